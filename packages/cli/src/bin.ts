@@ -1,0 +1,76 @@
+#!/usr/bin/env node
+import { Command, Option } from 'commander';
+import { DEFAULT_CONFIG_DIR, DEFAULT_STATE_DIR, describeError } from '@portcullis/shared';
+import { banCommand, unbanCommand } from './commands/ban.js';
+import { regexCommand } from './commands/regex.js';
+import { statusCommand } from './commands/status.js';
+import { upCommand } from './commands/up.js';
+import { EXIT, exitCodeFor } from './exit-codes.js';
+
+const program = new Command('portcullis')
+  .description('Distributed intrusion prevention: fail2ban-compatible jails, fleet-wide bans over NATS.')
+  .showHelpAfterError()
+  .exitOverride((err) => {
+    // commander's own usage errors: status 2, like every other usage error.
+    process.exit(err.exitCode === 0 ? 0 : EXIT.USAGE);
+  });
+
+const withLocation = (cmd: Command) =>
+  cmd
+    .addOption(new Option('-c, --config <dir>', 'configuration directory (jail.conf, jail.local, jail.d/, filter.d/, action.d/)').default(DEFAULT_CONFIG_DIR))
+    .addOption(new Option('-s, --state <dir>', 'state directory (local NATS/Redis data, read positions, runtime.json)').default(DEFAULT_STATE_DIR));
+
+const run = (fn: () => Promise<number | void>) => async () => {
+  try {
+    const code = await fn();
+    if (typeof code === 'number') process.exitCode = code;
+  } catch (e) {
+    process.stderr.write(`portcullis: ${describeError(e)}\n`);
+    process.exitCode = exitCodeFor(e);
+  }
+};
+
+withLocation(program.command('up'))
+  .description('run every service of this host in one process (starts local nats-server and redis-server when no URLs are configured)')
+  .option('--from-start', 'on first start, read existing log files from their beginning instead of their end')
+  .action((opts: { config: string; state: string; fromStart?: boolean }) =>
+    run(async () => {
+      await upCommand(opts);
+    })(),
+  );
+
+withLocation(program.command('status'))
+  .description('jails, or one jail: currently failed and banned counts and addresses (like fail2ban-client status)')
+  .argument('[jail]', 'jail name')
+  .option('--json', 'print JSON instead of text')
+  .action((jail: string | undefined, opts: { config: string; state: string; json?: boolean }) => run(() => statusCommand(jail, opts))());
+
+withLocation(program.command('ban'))
+  .description('ban addresses in a jail on every host')
+  .argument('<jail>', 'jail name')
+  .argument('<ip...>', 'IPv4 or IPv6 addresses')
+  .option('--bantime <time>', "ban time (600, 10m, 1h, 1d, -1 = permanent); default: the jail's bantime")
+  .option('--by <who>', 'recorded in the audit log as who asked')
+  .action((jail: string, ips: string[], opts: { config: string; state: string; bantime?: string; by?: string }) => run(() => banCommand(jail, ips, opts))());
+
+withLocation(program.command('unban'))
+  .description('unban addresses in one jail, or in every jail when no jail is given')
+  .argument('<words...>', '[jail] ip...')
+  .option('--by <who>', 'recorded in the audit log as who asked')
+  .action((words: string[], opts: { config: string; state: string; by?: string }) => run(() => unbanCommand(words, opts))());
+
+withLocation(program.command('regex'))
+  .description('test a filter against a log file or a line (the fail2ban-regex of Portcullis)')
+  .argument('<log>', 'a log file path, or a log line')
+  .argument('<filter>', 'a filter file, a filter name, or a regex with <HOST>')
+  .argument('[ignoreregex]', 'an ignoreregex, or a file of them')
+  .option('--print-all-matched', 'print every matched line')
+  .option('--print-all-missed', 'print every line that did not match')
+  .option('--json', 'one JSON object per input line')
+  .option('--now <epoch>', 'the "now" (epoch seconds) for year inference of time stamps without a year')
+  .option('-o, --option <k=v>', 'set a filter option (repeatable)', (v: string, prev: string[]) => [...prev, v], [] as string[])
+  .action((log: string, filter: string, ignore: string | undefined, opts: Parameters<typeof regexCommand>[3]) =>
+    run(() => regexCommand(log, filter, ignore, opts))(),
+  );
+
+await program.parseAsync(process.argv);

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Sets up Portcullis on a Debian machine with Node.js: system packages (NATS, Redis, nftables,
+# iptables, ipset, iproute2), pnpm, the workspace's dependencies, and the build. Idempotent: a
+# second run only checks.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need_pkgs=()
+have() { command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ] || [ -x "/sbin/$1" ]; }
+have nats-server  || need_pkgs+=(nats-server)
+have redis-server || need_pkgs+=(redis-server)
+have nft          || need_pkgs+=(nftables)
+[ -e /usr/lib/x86_64-linux-gnu/libnftables.so.1 ] || [ -e /usr/lib/aarch64-linux-gnu/libnftables.so.1 ] || need_pkgs+=(libnftables1)
+have iptables     || need_pkgs+=(iptables)
+have ipset        || need_pkgs+=(ipset)
+have ip           || need_pkgs+=(iproute2)
+have make         || need_pkgs+=(make)
+have g++          || need_pkgs+=(g++)
+have python3      || need_pkgs+=(python3)
+
+if [ ${#need_pkgs[@]} -gt 0 ]; then
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "setup: missing system packages: ${need_pkgs[*]} (run as root, or: sudo apt-get install ${need_pkgs[*]})" >&2
+    exit 1
+  fi
+  echo "setup: installing ${need_pkgs[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${need_pkgs[@]}" >/dev/null
+fi
+# The Debian packages start their own daemons on the standard ports; Portcullis starts its own
+# on free ports, so those are left as they are.
+
+if ! command -v pnpm >/dev/null 2>&1; then
+  echo "setup: installing pnpm"
+  npm install -g pnpm@10.34.9 >/dev/null
+fi
+
+# re2 is a native addon: build it against the system's Node headers when a prebuilt binary cannot
+# be downloaded.
+if [ -d /usr/include/node ]; then export npm_config_nodedir=/usr; fi
+pnpm install --frozen-lockfile --reporter=silent
+pnpm build

@@ -1,0 +1,100 @@
+import { LUA_PRELUDE } from './lua-prelude.js';
+import { defineScript } from './script-runner.js';
+
+/**
+ * Manual ban (CLI/API). A running ban is extended when the new end is later, else left alone.
+ * KEYS: bans, due, stats, off, fail, match, failing
+ * ARGV: ip, now, record JSON (without banCount), until score ('+inf' = permanent), historyTtl (ms)
+ * Returns {'created'|'extended'|'unchanged', banJSON}
+ */
+export const manualBanScript = defineScript(
+  'manual-ban',
+  `${LUA_PRELUDE}
+local bans, due, stats, off, fail, match, failing = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
+local ip, now, base, until_score, history_ttl = ARGV[1], tonumber(ARGV[2]), ARGV[3], ARGV[4], ARGV[5]
+
+local cur = active_until(due, bans, ip, now)
+if cur then
+  local existing = redis.call('HGET', bans, ip)
+  if tonumber(until_score) <= cur then return {'unchanged', existing} end
+  local rec, new = cjson.decode(existing), cjson.decode(base)
+  rec['until'] = new['until']
+  rec.bantime = new.bantime
+  local json = cjson.encode(rec)
+  redis.call('HSET', bans, ip, json)
+  redis.call('ZADD', due, until_score, ip)
+  return {'extended', json}
+end
+
+clear_failures(fail, match, failing, ip)
+return {'created', store_ban(cjson.decode(base), bans, due, stats, off, ip, until_score, ARGV[2], history_ttl)}
+`,
+);
+
+/**
+ * Removes the ban of one address in one jail, expired-but-unswept included (the firewall still
+ * holds it), and forgets its failures.
+ * KEYS: bans, due, fail, match, failing, off
+ * ARGV: ip, now, origin, by ('' for none), historyTtl (ms)
+ * Returns the removed record JSON or nil.
+ */
+export const unbanScript = defineScript(
+  'unban',
+  `${LUA_PRELUDE}
+local bans, due, fail, match, failing, off = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
+local ip = ARGV[1]
+local rec = redis.call('HGET', bans, ip)
+redis.call('ZREM', due, ip)
+if not rec then return false end
+redis.call('HDEL', bans, ip)
+clear_failures(fail, match, failing, ip)
+redis.call('HSET', off, 'lastUnbanAt', ARGV[2], 'lastUnbanOrigin', ARGV[3], 'lastUnbanBy', ARGV[4])
+redis.call('PEXPIRE', off, ARGV[5])
+return rec
+`,
+);
+
+/**
+ * Claims up to `limit` bans whose end is <= now. Atomic, so each expired ban is handed to exactly
+ * one caller however many banner instances sweep at once.
+ * KEYS: bans, due
+ * ARGV: now, limit, jail
+ * Returns record JSONs (a minimal one if the record itself went missing, so the unban still happens).
+ */
+export const expireDueScript = defineScript(
+  'expire-due',
+  `
+local bans, due = KEYS[1], KEYS[2]
+local ips = redis.call('ZRANGEBYSCORE', due, '-inf', ARGV[1], 'WITHSCORES', 'LIMIT', 0, ARGV[2])
+local out = {}
+for i = 1, #ips, 2 do
+  local ip = ips[i]
+  redis.call('ZREM', due, ip)
+  local rec = redis.call('HGET', bans, ip)
+  redis.call('HDEL', bans, ip)
+  if not rec then rec = cjson.encode({jail = ARGV[3], ip = ip, ['until'] = tonumber(ips[i + 1])}) end
+  out[#out + 1] = rec
+end
+return out
+`,
+);
+
+/**
+ * Records of the bans running at now.
+ * KEYS: bans, due
+ * ARGV: now
+ */
+export const activeBansScript = defineScript(
+  'active-bans',
+  `${LUA_PRELUDE}
+local bans, due = KEYS[1], KEYS[2]
+local ips = redis.call('ZRANGEBYSCORE', due, '(' .. ARGV[1], '+inf')
+local out = {}
+each_chunk(ips, function(...)
+  for _, v in ipairs(redis.call('HMGET', bans, ...)) do
+    if v then out[#out + 1] = v end
+  end
+end)
+return out
+`,
+);

@@ -1,0 +1,93 @@
+import type { Origin } from '@portcullis/shared';
+
+/** The current ban of one address in one jail. Times are epoch ms, bantime is in seconds. */
+export interface BanRecord {
+  jail: string;
+  ip: string;
+  /** When the ban was decided. */
+  at: number;
+  /** Ban end; null = permanent. */
+  until: number | null;
+  /** Seconds; -1 = permanent. */
+  bantime: number;
+  origin: Origin;
+  reason: string;
+  /** User or application that asked, for manual bans. */
+  by?: string;
+  /** Host that reported the failure which decided a log ban. */
+  host?: string;
+  /** Failures in the window when the ban was decided (0 for manual bans). */
+  failures: number;
+  /** Matched log lines that led to the ban, oldest first, bounded. */
+  matches: string[];
+  /** Bans of this address in this jail within the history window, this one included. */
+  banCount: number;
+}
+
+export interface FailureInput {
+  /** Unique per failure: replays of the same id are counted once. */
+  eventId: string;
+  jail: string;
+  ip: string;
+  /** Log time of the failure (epoch ms). */
+  at: number;
+  maxretry: number;
+  /** Seconds. */
+  findtime: number;
+  /** Seconds; negative = permanent. */
+  bantime: number;
+  matches?: string[];
+  /** Origin given to a ban this failure decides: 'log' for our matcher, 'external' for apps. */
+  origin: Origin;
+  /** Host that saw the failure. */
+  host: string;
+  /** Reason for a ban this failure decides; defaults to a maxretry/findtime summary. */
+  reason?: string;
+}
+
+export interface FailureResult {
+  /** False when the event id was already seen or the failure is older than findtime. */
+  counted: boolean;
+  /** Failures of this address in the window after this call (the deciding count when it bans). */
+  failures: number;
+  /** Non-null exactly once: for the call that decided the ban. */
+  ban: BanRecord | null;
+}
+
+export interface ManualBanInput {
+  /** Seconds; negative = permanent. */
+  bantime: number;
+  origin: Origin;
+  reason: string;
+  by?: string;
+  matches?: string[];
+}
+
+export interface ManualBanResult {
+  ban: BanRecord;
+  /**
+   * created: a new ban; extended: the address was already banned and the new end is later, so the
+   * record now carries the new until/bantime; unchanged: already banned at least as long.
+   */
+  status: 'created' | 'extended' | 'unchanged';
+}
+
+export interface UnbanInput {
+  origin: Origin;
+  by?: string;
+}
+
+export interface JailStoreStatus {
+  currentlyFailed: number;
+  totalFailed: number;
+  currentlyBanned: number;
+  totalBanned: number;
+  bannedIps: string[];
+  failedIps: string[];
+}
+
+export interface OffenceHistory {
+  banCount: number;
+  lastBanAt: number | null;
+  lastUnban: { at: number; origin: Origin; by?: string } | null;
+}

@@ -1,0 +1,121 @@
+import { appendFile, rename, truncate, unlink, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { makeTempDir, RecordingSink, sleep, startSource, waitFor, type Running } from './helpers.js';
+import { lineText, runWriter, type RotationMode } from './log-writer.js';
+
+/** Every line 0..total-1 exactly once, and apart from late writes to a renamed file, in order. */
+function expectExactlyOnce(texts: string[], total: number, late: number[]): void {
+  const seen = new Map<string, number>();
+  for (const t of texts) seen.set(t, (seen.get(t) ?? 0) + 1);
+  const dupes = [...seen].filter(([, c]) => c > 1).map(([t]) => t);
+  expect(dupes.slice(0, 5)).toEqual([]);
+  const missing: number[] = [];
+  for (let i = 0; i < total; i++) if (!seen.has(lineText(i))) missing.push(i);
+  expect(missing.slice(0, 5)).toEqual([]);
+  expect(texts.length).toBe(total);
+  const lateSet = new Set(late.map(lineText));
+  const inOrder = texts.filter((t) => !lateSet.has(t));
+  const firstDisorder = inOrder.findIndex((t, i) => i > 0 && t < (inOrder[i - 1] as string));
+  expect(firstDisorder).toBe(-1);
+}
+
+describe('file source: rotation under load', () => {
+  let dir: string;
+  let cleanup: () => Promise<void>;
+  let running: Running | null = null;
+
+  beforeEach(async () => {
+    ({ dir, cleanup } = await makeTempDir());
+  });
+  afterEach(async () => {
+    await running?.stop();
+    running = null;
+    await cleanup();
+  });
+
+  for (const mode of ['rename', 'copytruncate'] as RotationMode[]) {
+    it(`${mode}: 200k lines written at full speed with 4 rotations arrive exactly once`, async () => {
+      const path = join(dir, 'auth.log');
+      await writeFile(path, '');
+      const sink = new RecordingSink();
+      running = await startSource(dir, sink.sink, { patterns: [{ glob: path, jails: ['sshd'], fromStart: false }], rotateWaitMs: 500 });
+      const total = 200_000;
+      const started = Date.now();
+      const { late } = await runWriter({
+        path,
+        total,
+        linesPerWrite: 100,
+        rotateBefore: [40_000, 80_000, 120_000, 160_000],
+        mode,
+        keep: 3,
+        lateLinesAfterRename: mode === 'rename' ? 50 : 0,
+        // The source must have seen the previous generation's content before the next rotation.
+        beforeRotate: (n) => waitFor(() => sink.texts().includes(lineText(n - 1 - (mode === 'rename' ? 0 : 0))), 20_000, () => `line ${n - 1} before rotating`),
+      });
+      await sink.waitForLines(total, 30_000);
+      await sleep(700); // past rotateWaitMs: nothing more may arrive
+      expectExactlyOnce(sink.texts(), total, late);
+      expect(Date.now() - started).toBeLessThan(30_000);
+    });
+  }
+
+  it('a file deleted and re-created is read from the start of the new file', async () => {
+    const path = join(dir, 'app.log');
+    await writeFile(path, '');
+    const sink = new RecordingSink();
+    running = await startSource(dir, sink.sink, { patterns: [{ glob: path, jails: ['a'], fromStart: false }] });
+    await appendFile(path, 'one\ntwo\n');
+    await sink.waitForLines(2);
+    await unlink(path);
+    await sleep(50);
+    await writeFile(path, 'three\n');
+    await sink.waitForLines(3);
+    await appendFile(path, 'four\n');
+    await sink.waitForLines(4);
+    await sleep(100);
+    expect(sink.texts()).toEqual(['one', 'two', 'three', 'four']);
+  });
+
+  it('a file truncated in place (no copy anywhere) is read again from its start', async () => {
+    const path = join(dir, 'app.log');
+    await writeFile(path, '');
+    const sink = new RecordingSink();
+    running = await startSource(dir, sink.sink, { patterns: [{ glob: path, jails: ['a'], fromStart: false }] });
+    await appendFile(path, 'aaaaaaaaaa-1\naaaaaaaaaa-2\n');
+    await sink.waitForLines(2);
+    await truncate(path, 0);
+    await appendFile(path, 'b-1\n');
+    await sink.waitForLines(3);
+    expect(sink.texts()).toEqual(['aaaaaaaaaa-1', 'aaaaaaaaaa-2', 'b-1']);
+  });
+
+  it('a file replaced in place by longer content (same inode, new head) is read from its start', async () => {
+    const path = join(dir, 'app.log');
+    await writeFile(path, '');
+    const sink = new RecordingSink();
+    running = await startSource(dir, sink.sink, { patterns: [{ glob: path, jails: ['a'], fromStart: false }] });
+    await appendFile(path, 'old-1\n');
+    await sink.waitForLines(1);
+    // Rewritten through the same inode and already longer than our offset when we look again.
+    await writeFile(path, 'new-1 rewritten\nnew-2 rewritten\n');
+    await sink.waitForLines(3);
+    await sleep(100);
+    expect(sink.texts()).toEqual(['old-1', 'new-1 rewritten', 'new-2 rewritten']);
+  });
+
+  it('reads the whole old file before the new one on a rename rotation', async () => {
+    const path = join(dir, 'app.log');
+    await writeFile(path, '');
+    const sink = new RecordingSink();
+    running = await startSource(dir, sink.sink, { patterns: [{ glob: path, jails: ['a'], fromStart: false }], pollIntervalMs: 5_000 });
+    await appendFile(path, 'old-1\n');
+    await sink.waitForLines(1);
+    // All at once, before the source looks: the tail of the old file must still come first.
+    await appendFile(path, 'old-2\nold-3\n');
+    await rename(path, `${path}.1`);
+    await writeFile(path, 'new-1\n');
+    await sink.waitForLines(4);
+    expect(sink.texts()).toEqual(['old-1', 'old-2', 'old-3', 'new-1']);
+  });
+});

@@ -1,0 +1,2 @@
+export { startFlowmon, type FlowmonOptions } from './flowmon.js';
+export { parseSnmp, ratesBetween } from './snmp.js';

@@ -1,0 +1,11 @@
+import { parsePythonRegex } from './src/filter/regex/parse-python.js';
+import { createUnicodeTables } from './src/filter/regex/charset.js';
+import { Deriver } from './src/filter/regex/derive.js';
+import { flatten } from './src/filter/regex/tokens.js';
+const tables = createUnicodeTables();
+const p = parsePythonRegex(String.raw`Failed \b(?!publickey)\S+ for`);
+const T = flatten(p.root);
+let id = 100;
+const d = new Deriver({ tables, nextId: () => ++id, budget: { left: 100000 } });
+const outs = d.derive({ cons: [], prevWord: false }, T, 7);
+console.log(T.length, outs.length, JSON.stringify(outs.map(o => [o.tail, o.head.map(t => t.k==='node'? t.n.t : t.k)])).slice(0, 2000));

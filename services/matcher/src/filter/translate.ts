@@ -1,0 +1,94 @@
+import RE2 from 're2';
+import type { UnicodeTables } from './regex/charset.js';
+import { removeConditionals } from './regex/conditional.js';
+import { emitRe2, UnsupportedConstruct } from './regex/emit-re2.js';
+import { eliminateLookarounds } from './regex/lookaround.js';
+import { parsePythonRegex, RegexSyntaxError } from './regex/parse-python.js';
+import { globalToLocalFlags, resolveTags } from './tags.js';
+
+/**
+ * A fail2ban (Python re) pattern translated to RE2. Captures are renamed g<N> in RE2 because a
+ * rewrite may copy a group into several branches; `groups` maps them back, in pattern order (when
+ * several copies of one Python group matched, the last one is the value, as for a repeated group).
+ */
+export interface TranslatedRegex {
+  /** The pattern as written (before tag substitution). */
+  original: string;
+  source: string;
+  re2: RE2;
+  groups: ReadonlyArray<{ re2: string; name: string }>;
+  /** Distinct Python group names. */
+  names: readonly string[];
+  /** Contains an ASCII-only \b: exact only on lines whose word characters are ASCII. */
+  asciiBoundary: boolean;
+  skipLines: number;
+}
+
+export class TranslateError extends Error {
+  constructor(
+    message: string,
+    readonly construct: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+export interface TranslateOptions {
+  tables: UnicodeTables;
+  useDns?: string;
+  /** Upper bound on rewrite work; keeps hostile or pathological patterns from exploding. */
+  budget?: number;
+}
+
+export function translatePattern(pattern: string, opts: TranslateOptions): TranslatedRegex {
+  const tagged = resolveTags(pattern, { useDns: opts.useDns ?? 'yes' });
+  if (tagged.pattern.trim() === '') throw new TranslateError('empty pattern', 'empty pattern');
+  const py = globalToLocalFlags(tagged.pattern);
+  let emitted;
+  try {
+    const parsed = parsePythonRegex(py);
+    let maxId = parsed.maxId;
+    const nextId = (): number => ++maxId;
+    const noCond = removeConditionals(parsed.root, { next: nextId });
+    const budget = { left: opts.budget ?? 200_000 };
+    const plain = eliminateLookarounds(noCond, { tables: opts.tables, nextId, budget });
+    emitted = emitRe2(plain, opts.tables);
+  } catch (e) {
+    if (e instanceof RegexSyntaxError) throw new TranslateError(`invalid pattern: ${e.message}`, e.construct, { cause: e });
+    if (e instanceof UnsupportedConstruct) throw new TranslateError(e.message, e.construct, { cause: e });
+    throw e;
+  }
+  if (emitted.source.length > 1_000_000) throw new TranslateError('RE2 rewrite is too large', 'pattern too large after rewrite');
+  let re2: RE2;
+  try {
+    re2 = new RE2(emitted.source, 'u');
+  } catch (e) {
+    throw new TranslateError(`RE2 rejected the rewritten pattern: ${(e as Error).message}`, 'RE2 compile', { cause: e });
+  }
+  const names = [...new Set(emitted.groups.map((g) => g.name))];
+  return {
+    original: pattern,
+    source: emitted.source,
+    re2,
+    groups: emitted.groups,
+    names,
+    asciiBoundary: emitted.asciiBoundary,
+    skipLines: tagged.skipLines,
+  };
+}
+
+/**
+ * Groups of a match by Python name; a name absent from the result did not participate (Python None).
+ * The last participating copy wins (see TranslatedRegex).
+ */
+export function extractGroups(t: TranslatedRegex, m: RegExpExecArray): Record<string, string> {
+  const out: Record<string, string> = {};
+  const g = m.groups;
+  if (!g) return out;
+  for (const { re2, name } of t.groups) {
+    const v = g[re2];
+    if (v !== undefined) out[name] = v;
+  }
+  return out;
+}

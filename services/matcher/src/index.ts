@@ -1,0 +1,2 @@
+export { startMatcher, compileJailFilters } from './matcher.js';
+export * from './filter/index.js';
