@@ -48,7 +48,7 @@ export class StackProcess {
 
   /** Runs a `portcullis` command against this stack, inside the namespace. */
   cli(args: string[]) {
-    return this.ns.exec('node', [CLI, ...args, '--config', this.configDir, '--state', this.stateDir]);
+    return this.ns.exec('node', [CLI, ...args, '--config', this.configDir, '--state', this.stateDir], { check: false });
   }
 }
 

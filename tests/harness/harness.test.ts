@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { Redis } from 'ioredis';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { execCommand } from './command.js';
 import { createNetns, listNetns, sweepStaleNetns } from './netns.js';
 import { NetnsScope, useNetnsScope, type NetnsPair } from './netns-scope.js';
@@ -58,11 +58,11 @@ describe('network namespaces', () => {
   });
 
   describe('a linked pair', () => {
-    let pair: NetnsPair;
-    const pairReady = (async () => {
-      pair = await scope.createPair();
-      return pair;
-    })();
+    let pairReady: Promise<NetnsPair>;
+    beforeAll(() => {
+      pairReady = scope.createPair();
+      return pairReady.then(() => undefined);
+    });
 
     it('connects over IPv4 and IPv6, and the server sees the right source addresses', async () => {
       const { a, b } = await pairReady;

@@ -13,7 +13,6 @@ export const INCLUDES_SECTION = 'INCLUDES';
 export const KNOWN_PREFIX = 'KNOWN/';
 
 const SECTION_RE = /^\[(.+)\]/;
-const OPTION_RE = /^(.*?)\s*([=:])\s*(.*)$/;
 const FULL_LINE_COMMENT = ['#', ';'];
 const INLINE_COMMENT = ';';
 /** `[name?family=inet6]`: fail2ban renames the keys of such a section to `key?family=inet6`. */
@@ -101,14 +100,15 @@ export function parseIni(text: string, file: string): IniSections {
     if (!current) {
       throw parseError(file, lineNo, `"${value}" is outside any [section]: start the file with a section header such as [DEFAULT] or [sshd]`);
     }
-    const option = OPTION_RE.exec(value);
-    if (!option) {
+    // configparser's OPTCRE `(.*?)\s*([=:])\s*(.*)$`: the first "=" or ":" splits key from value.
+    const delimiter = value.search(/[=:]/);
+    if (delimiter < 0) {
       throw parseError(file, lineNo, `expected "key = value", a [section] header or a comment, got "${value}"`);
     }
-    const rawKey = option[1] ?? '';
-    if (rawKey === '') throw parseError(file, lineNo, `missing option name before "${option[2]}" in "${value}"`);
-    const key = optionKey(rawKey.trimEnd());
-    const first = (option[3] ?? '').trim();
+    const rawKey = value.slice(0, delimiter).trimEnd();
+    if (rawKey === '') throw parseError(file, lineNo, `missing option name before "${value[delimiter]}" in "${value}"`);
+    const key = optionKey(rawKey);
+    const first = value.slice(delimiter + 1).trim();
     // Duplicate keys: the last assignment wins (Map.set keeps the key's first position, like a dict).
     current.set(key, { value: first, ref: { file, line: lineNo } });
     open = { key, parts: [first], section: current };

@@ -39,6 +39,9 @@ export const JAIL_DEFAULTS: Readonly<Record<string, string>> = {
   fromstart: 'false',
 };
 
+/** The `file` of refs for JAIL_DEFAULTS entries; errors about them point at the jail's section instead. */
+export const BUILT_IN_FILE = '<built-in default>';
+
 /** Sections of jail files that are not jails. */
 export const NON_JAIL_SECTIONS: ReadonlySet<string> = new Set([DEFAULT_SECTION, INCLUDES_SECTION, 'Definition', 'Init']);
 
@@ -65,7 +68,8 @@ export function buildJail(sections: IniSections, name: string): JailConfig {
   const read = (key: string): Value => {
     const entry = section?.get(key) ?? sections.get(DEFAULT_SECTION)?.get(key);
     if (!entry) throw new PortcullisError('PC_INTERNAL', `no value or default for ${key} in jail [${name}]`);
-    return { text: interpolate(entry.value, lookup, entry.ref, { option: key, section: name }), ref: entry.ref };
+    const text = interpolate(entry.value, lookup, entry.ref, { option: key, section: name });
+    return { text, ref: entry.ref.file === BUILT_IN_FILE && section?.ref ? section.ref : entry.ref };
   };
 
   const enabledValue = inJail(name, () => read('enabled'));

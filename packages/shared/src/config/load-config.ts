@@ -4,14 +4,12 @@ import path from 'node:path';
 import { PortcullisError } from '../errors.js';
 import { readConfigStack } from './config-stack.js';
 import { DEFAULT_SECTION, newSection } from './ini.js';
-import { buildJail, JAIL_DEFAULTS, jailNames } from './jail.js';
+import { BUILT_IN_FILE, buildJail, JAIL_DEFAULTS, jailNames } from './jail.js';
 import { buildSettings } from './settings.js';
 import type { IniSection, IniSections, PortcullisConfig } from './types.js';
 
 /** The fail2ban release whose configuration format Portcullis reads; `%(fail2ban_version)s` gives it. */
 export const FAIL2BAN_COMPAT_VERSION = '1.0.2';
-
-const BUILT_IN = '<built-in default>';
 
 export interface LoadConfigOptions {
   /** Host name when portcullis.conf sets none; defaults to os.hostname(). */
@@ -57,7 +55,7 @@ export function loadConfig(dir: string, opts: LoadConfigOptions = {}): Portculli
  * JailReader merges them.
  */
 function withJailDefaults(sections: IniSections, dir: string): IniSections {
-  const builtIn = { file: BUILT_IN, line: 0 };
+  const builtIn = { file: BUILT_IN_FILE, line: 0 };
   const defaults: IniSection = newSection(sections.get(DEFAULT_SECTION)?.ref);
   for (const [key, value] of Object.entries(JAIL_DEFAULTS)) defaults.set(key, { value, ref: builtIn });
   for (const [key, entry] of sections.get(DEFAULT_SECTION) ?? []) defaults.set(key, entry);

@@ -60,6 +60,21 @@ describe('splitNamedOptions / parseNamedOptionList', () => {
     expect(splitNamedOptions('a[x=1, y="2 3"] b')).toEqual(['a[x=1, y="2 3"]', 'b']);
   });
 
+  it('keeps "[...] [...]" groups and quoted "]" together, and falls back to words when a bracket is not closed', () => {
+    expect(splitNamedOptions("a [x=1] [y=2]\nb[x='1]2'] c[x=1]d e")).toEqual(['a [x=1] [y=2]', "b[x='1]2']", 'c[x=1]d', 'e']);
+    expect(splitNamedOptions('x[a=1 b')).toEqual(['x[a=1', 'b']);
+  });
+
+  it('splits an unclosed bracket with many options in linear time (fail2ban\'s regex backtracks exponentially)', () => {
+    const text = `act[${'x=1 '.repeat(2000)}`;
+    const started = performance.now();
+    const parts = splitNamedOptions(text);
+    expect(performance.now() - started).toBeLessThan(1000);
+    expect(parts).toHaveLength(2000);
+    expect(parts[0]).toBe('act[x=1');
+    expect(() => parseNamedOptionList(text, { what: 'action' })).toThrow(/invalid action "act\[x=1"/);
+  });
+
   it('gives nothing for an empty value', () => {
     expect(parseNamedOptionList('')).toEqual([]);
     expect(parseNamedOptionList(' \n ')).toEqual([]);

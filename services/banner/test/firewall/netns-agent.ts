@@ -48,10 +48,17 @@ export class Agent {
     return new Agent(child);
   }
 
-  call<T = unknown>(op: string, args: Record<string, unknown> = {}): Promise<T> {
+  call<T = unknown>(op: string, args: Record<string, unknown> = {}, timeoutMs = 30_000): Promise<T> {
     const id = this.nextId++;
     return new Promise<T>((resolve, reject) => {
-      this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
+      const timer = setTimeout(() => {
+        this.pending.delete(id);
+        reject(new Error(`driver did not answer ${op} within ${timeoutMs} ms; stderr: ${this.stderr}`));
+      }, timeoutMs);
+      this.pending.set(id, {
+        resolve: (v) => (clearTimeout(timer), resolve(v as T)),
+        reject: (e) => (clearTimeout(timer), reject(e)),
+      });
       this.child.stdin.write(`${JSON.stringify({ id, op, args })}\n`);
     });
   }

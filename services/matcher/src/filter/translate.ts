@@ -39,10 +39,16 @@ export interface TranslateOptions {
   useDns?: string;
   /** Upper bound on rewrite work; keeps hostile or pathological patterns from exploding. */
   budget?: number;
+  /** Unnamed Python groups to keep by number (e.g. '1' for date templates). */
+  keepNumbered?: readonly string[];
+  /** Substitute fail2ban tags (<HOST>...) first; off for date patterns. */
+  tags?: boolean;
+  /** Compile with match indices (the 'd' flag), for callers that need group positions. */
+  indices?: boolean;
 }
 
 export function translatePattern(pattern: string, opts: TranslateOptions): TranslatedRegex {
-  const tagged = resolveTags(pattern, { useDns: opts.useDns ?? 'yes' });
+  const tagged = opts.tags === false ? { pattern, skipLines: 0 } : resolveTags(pattern, { useDns: opts.useDns ?? 'yes' });
   if (tagged.pattern.trim() === '') throw new TranslateError('empty pattern', 'empty pattern');
   const py = globalToLocalFlags(tagged.pattern);
   let emitted;
@@ -53,7 +59,7 @@ export function translatePattern(pattern: string, opts: TranslateOptions): Trans
     const noCond = removeConditionals(parsed.root, { next: nextId });
     const budget = { left: opts.budget ?? 200_000 };
     const plain = eliminateLookarounds(noCond, { tables: opts.tables, nextId, budget });
-    emitted = emitRe2(plain, opts.tables);
+    emitted = emitRe2(plain, opts.tables, new Set(opts.keepNumbered ?? []));
   } catch (e) {
     if (e instanceof RegexSyntaxError) throw new TranslateError(`invalid pattern: ${e.message}`, e.construct, { cause: e });
     if (e instanceof UnsupportedConstruct) throw new TranslateError(e.message, e.construct, { cause: e });
@@ -62,7 +68,7 @@ export function translatePattern(pattern: string, opts: TranslateOptions): Trans
   if (emitted.source.length > 1_000_000) throw new TranslateError('RE2 rewrite is too large', 'pattern too large after rewrite');
   let re2: RE2;
   try {
-    re2 = new RE2(emitted.source, 'u');
+    re2 = new RE2(emitted.source, opts.indices ? 'du' : 'u');
   } catch (e) {
     throw new TranslateError(`RE2 rejected the rewritten pattern: ${(e as Error).message}`, 'RE2 compile', { cause: e });
   }

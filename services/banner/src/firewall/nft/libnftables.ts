@@ -39,7 +39,8 @@ export interface Libnftables {
 /** Loads libnftables; throws (a plain Error from the loader) when the library or a symbol is missing. */
 export function loadLibnftables(path: string = LIBNFTABLES_SONAME): Libnftables {
   const lib = koffi.load(path);
-  const ctxPtr = koffi.pointer('nft_ctx', koffi.opaque());
+  // Unnamed types: koffi type names are process-wide and a second load would clash.
+  const ctxPtr = koffi.pointer(koffi.opaque());
 
   const ctxNew = lib.func('nft_ctx_new', ctxPtr, ['uint32_t']);
   const ctxFree = lib.func('nft_ctx_free', 'void', [ctxPtr]);

@@ -141,11 +141,15 @@ function enumerateInner(n: Node): string[] | undefined {
       if (n.icase && String.fromCodePoint(n.cp).toLowerCase() !== String.fromCodePoint(n.cp).toUpperCase()) return undefined;
       return [String.fromCodePoint(n.cp)];
     case 'cls': {
-      if (n.neg || n.icase) return undefined;
+      if (n.neg) return undefined;
       const out: string[] = [];
       for (const it of n.items) {
         if (it.k !== 'range' || it.hi - it.lo > MAX_STRINGS) return undefined;
-        for (let c = it.lo; c <= it.hi; c++) out.push(String.fromCodePoint(c));
+        for (let c = it.lo; c <= it.hi; c++) {
+          const ch = String.fromCodePoint(c);
+          if (n.icase && ch.toLowerCase() !== ch.toUpperCase()) return undefined;
+          out.push(ch);
+        }
       }
       return [...new Set(out)];
     }

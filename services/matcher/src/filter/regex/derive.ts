@@ -37,6 +37,9 @@ export interface Out {
 /** The previous character's word-ness is needed but cannot be known from the pattern. */
 export class NeedPrevWord extends Error {}
 
+/** In local mode: a look-ahead is still open at the end of the sub-pattern being rewritten. */
+export class LocalUnresolved extends Error {}
+
 const MAX_PATHS = 256;
 
 export interface DeriveContext {
@@ -100,7 +103,11 @@ export function pathsOf(body: Node, tables: UnicodeTables): PathItem[][] {
 }
 
 export class Deriver {
-  constructor(private readonly ctx: DeriveContext) {}
+  /** local: rewrite a sub-pattern in place; reaching its end undecided is an error, not a guard. */
+  constructor(
+    private readonly ctx: DeriveContext,
+    private readonly local = false,
+  ) {}
 
   /** Start a constraint; returns 'dead' if it already fails (empty negative body). */
   addConstraint(st: State, c: Constraint): State | 'dead' {
@@ -131,6 +138,7 @@ export class Deriver {
     if (st.cons.length === 0) return [{ head: [], tail: i }];
     if (--this.ctx.budget.left < 0) throw new UnsupportedConstruct('look-around whose RE2 rewrite is too large');
     if (depth > 64) throw new UnsupportedConstruct('look-ahead that a repetition keeps open');
+    if (i >= T.length && this.local) throw new LocalUnresolved();
     if (i >= T.length) return this.guard(st).map((head) => ({ head, tail: T.length }));
     const t = T[i] as Token;
     if (t.k !== 'node') return this.prefix(t, this.derive(st, T, i + 1, depth));

@@ -23,7 +23,7 @@ export interface EmitResult {
  * RE2 syntax for a rewritten tree. \d \w \s become their Unicode forms (Python semantics); `$` is
  * emitted as a multi-line end because the matcher always appends the one newline fail2ban appends.
  */
-export function emitRe2(root: Node, tables: UnicodeTables): EmitResult {
+export function emitRe2(root: Node, tables: UnicodeTables, keepNumbered: ReadonlySet<string> = new Set()): EmitResult {
   const groups: Array<{ re2: string; name: string }> = [];
   let asciiBoundary = false;
 
@@ -50,7 +50,7 @@ export function emitRe2(root: Node, tables: UnicodeTables): EmitResult {
         return prec > 1 ? `(?:${s})` : s;
       }
       case 'cap': {
-        if (/^\d+$/.test(n.name)) return `(?:${emit(n.body, 0)})`;
+        if (/^\d+$/.test(n.name) && !keepNumbered.has(n.name)) return `(?:${emit(n.body, 0)})`;
         const re2 = `g${n.id}`;
         groups.push({ re2, name: n.name });
         return `(?P<${re2}>${emit(n.body, 0)})`;

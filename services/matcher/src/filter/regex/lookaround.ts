@@ -1,11 +1,11 @@
 import type { Node } from './ast.js';
 import { alt, mapTree, renumber, seq, some } from './ast.js';
 import type { Ranges } from './charset.js';
-import { intersect, isEmpty, isSubset, union } from './charset.js';
+import { complement, intersect, isEmpty, isSubset, union } from './charset.js';
 import { isCharNode, nodeRanges } from './class-ranges.js';
 import { NEVER } from './conditional.js';
 import type { DeriveContext, Out } from './derive.js';
-import { Deriver, NeedPrevWord, pathsOf } from './derive.js';
+import { Deriver, LocalUnresolved, NeedPrevWord, pathsOf } from './derive.js';
 import { UnsupportedConstruct } from './emit-re2.js';
 import { temperedReplacement } from './tempered.js';
 import type { Token } from './tokens.js';
@@ -26,10 +26,10 @@ function isTarget(n: Node, kept: Set<Node>): boolean {
   return some(n, (m) => m.t === 'look' || (m.t === 'assert' && (m.kind === 'wb' || m.kind === 'nwb') && !kept.has(m)));
 }
 
-function processTokens(start: Token[], ctx: DeriveContext, kept: Set<Node>, depth: number): Node {
+function processTokens(start: Token[], ctx: DeriveContext, kept: Set<Node>, depth: number, local = false): Node {
   if (depth > 32) throw new UnsupportedConstruct('look-around nested too deeply for a rewrite');
   let T = start;
-  const deriver = new Deriver(ctx);
+  const deriver = new Deriver(ctx, local);
   for (let round = 0; round < 256; round++) {
     const p = T.findIndex((t) => t.k === 'node' && isTarget(t.n, kept));
     if (p < 0) return build(T);
@@ -40,6 +40,7 @@ function processTokens(start: Token[], ctx: DeriveContext, kept: Set<Node>, dept
         outs = deriver.startAt(T, p, prevWordAt(T, p, ctx));
       } catch (e) {
         if (!(e instanceof NeedPrevWord)) throw e;
+        if (!local && T.slice(0, p).every((t) => t.k !== 'node')) return leadingBoundary(T, p, ctx, kept, depth);
         if (n.t === 'assert') {
           kept.add(n);
           continue;
@@ -47,7 +48,13 @@ function processTokens(start: Token[], ctx: DeriveContext, kept: Set<Node>, dept
         throw new UnsupportedConstruct('look-ahead testing \\b where the preceding character is not known');
       }
       T = combine(T, p, outs, ctx);
+      continue;
+    }
+    const localized = tryLocal(n, ctx, kept, depth);
+    if (localized) {
+      T = [...T.slice(0, p), { k: 'node', n: localized }, ...T.slice(p + 1)];
     } else if (n.t === 'alt') {
+      if (local) throw new LocalUnresolved();
       const q = liftStart(T, p);
       const dup = T.slice(q, p);
       const rest = T.slice(p + 1);
@@ -64,6 +71,49 @@ function processTokens(start: Token[], ctx: DeriveContext, kept: Set<Node>, dept
     if (--ctx.budget.left < 0) throw new UnsupportedConstruct('look-around whose RE2 rewrite is too large');
   }
   throw new UnsupportedConstruct('look-around whose RE2 rewrite does not terminate');
+}
+
+/**
+ * A \\b (or look-ahead testing one) at the very start of an unanchored pattern: the character
+ * before the match is not part of it, so consume it explicitly (or match at the start of the text,
+ * tried first as leftmost). The match then starts one character earlier; captures do not move.
+ */
+function leadingBoundary(T: readonly Token[], p: number, ctx: DeriveContext, kept: Set<Node>, depth: number): Node {
+  const w = ctx.tables.word();
+  const variants: Array<{ pre: Node; prevWord: boolean }> = [
+    { pre: { t: 'assert', kind: 'A' }, prevWord: false },
+    { pre: { t: 'set', ranges: complement(w) }, prevWord: false },
+    { pre: { t: 'set', ranges: w }, prevWord: true },
+  ];
+  const branches = variants.map((v, k) => {
+    const src = k === 0 ? [...T] : renumberTokens(T, ctx.nextId);
+    const outs = new Deriver(ctx).startAt(src, p, v.prevWord);
+    const rewritten: Token[] = [{ k: 'node', n: v.pre }, ...combine(src, p, outs, ctx)];
+    return processTokens(rewritten, ctx, kept, depth + 1);
+  });
+  return alt(branches);
+}
+
+/**
+ * Rewrite the look-arounds of an alternation's branches or a repetition's body inside that part
+ * alone, when each is decided before the part ends (`(?:(?!RemoteAddress=)\\w+="[^"]*",)*`): no
+ * copying of what follows, and a repetition stays a repetition.
+ */
+function tryLocal(n: Node, ctx: DeriveContext, kept: Set<Node>, depth: number): Node | undefined {
+  const budget = ctx.budget.left;
+  const trial = new Set(kept);
+  try {
+    let out: Node | undefined;
+    if (n.t === 'alt') {
+      out = { t: 'alt', items: n.items.map((b) => (isTarget(b, trial) ? processTokens(flatten(b), ctx, trial, depth + 1, true) : b)) };
+    } else if (n.t === 'repeat') out = { ...n, body: processTokens(flatten(n.body), ctx, trial, depth + 1, true) };
+    for (const k of trial) kept.add(k);
+    return out;
+  } catch (e) {
+    if (!(e instanceof LocalUnresolved) && !(e instanceof UnsupportedConstruct)) throw e;
+    ctx.budget.left = budget;
+    return undefined;
+  }
 }
 
 function expandRepeat(n: Extract<Node, { t: 'repeat' }>, T: readonly Token[], p: number, ctx: DeriveContext): Token[] {

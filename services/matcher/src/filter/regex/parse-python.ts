@@ -350,6 +350,13 @@ class Parser {
       default:
         break;
     }
+    if (c >= 0x31 && c <= 0x37 && isOctal(this.peek()) && isOctal(this.peek(1))) {
+      // sre_parse: three octal digits are a character, not a group reference.
+      const v = (c - 0x30) * 64 + ((this.cps[this.pos] as number) - 0x30) * 8 + ((this.cps[this.pos + 1] as number) - 0x30);
+      this.pos += 2;
+      if (v > 0o377) this.fail('octal escape value outside of range 0-0o377', 'octal escape out of range');
+      return this.lit(v);
+    }
     if (c >= 0x31 && c <= 0x39) {
       let digits = ch;
       if (isDigit(this.peek())) digits += String.fromCodePoint(this.cps[this.pos++] as number);

@@ -1,0 +1,116 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { SourceRef } from '@portcullis/shared';
+import { PortcullisError, readConfigStack } from '@portcullis/shared';
+import { DateDetector } from '../dates/detector.js';
+import { zoneOffsetMinutes } from '../dates/strptime.js';
+import { templatesFor } from '../dates/templates.js';
+import { combineFilterOptions } from './filter-options.js';
+import { CompiledFilter } from './matcher.js';
+import type { UnicodeTables } from './regex/charset.js';
+import { createUnicodeTables } from './regex/charset.js';
+import type { TranslatedRegex } from './translate.js';
+import { translatePattern, TranslateError } from './translate.js';
+
+/** Our own filters, shipped with the matcher (used when the config dir has no filter.d/<name>). */
+export const BUILTIN_FILTER_DIR = fileURLToPath(new URL('../../filters/', import.meta.url));
+
+export interface LoadFilterOptions {
+  /** The fail2ban-style config dir holding filter.d/ (optional). */
+  configDir?: string;
+  name: string;
+  /** `filter = name[key=value]` arguments. */
+  options?: Record<string, string>;
+  /** The jail's options (interpolation variables, and usedns/logtimezone/maxlines overrides). */
+  jailOptions?: Record<string, string>;
+  /** Share Unicode tables between filters (they cost ~0.1 s each to build). */
+  tables?: UnicodeTables;
+  /** Clock reading used for %ExY (years fail2ban accepts); defaults to Date.now(). */
+  now?: number;
+  /** Directory with built-in filters; tests may point elsewhere. */
+  builtinDir?: string;
+}
+
+export function loadFilter(opts: LoadFilterOptions): CompiledFilter {
+  const { name } = opts;
+  const looked: string[] = [];
+  let stack: ReturnType<typeof readConfigStack> | undefined;
+  if (!/^[\w.@-]+$/.test(name)) {
+    throw new PortcullisError('PC_FILTER_NOT_FOUND', `filter name ${JSON.stringify(name)} is not a plain file name`);
+  }
+  if (opts.configDir) {
+    const s = readConfigStack(opts.configDir, path.join('filter.d', name));
+    looked.push(path.join(opts.configDir, 'filter.d', `${name}.conf|.local`));
+    if (s.files.length > 0) stack = s;
+  }
+  const builtinDir = opts.builtinDir ?? BUILTIN_FILTER_DIR;
+  if (!stack) {
+    looked.push(path.join(builtinDir, `${name}.conf`));
+    if (existsSync(path.join(builtinDir, `${name}.conf`))) stack = readConfigStack(builtinDir, name);
+  }
+  if (!stack) {
+    throw new PortcullisError('PC_FILTER_NOT_FOUND', `filter "${name}" not found (looked in ${looked.join(' and ')})`);
+  }
+  if (!stack.sections.has('Definition')) {
+    throw new PortcullisError('PC_FILTER_INVALID', `filter "${name}" has no [Definition] section`, { location: { file: stack.files[0] as string } });
+  }
+  const def = combineFilterOptions(stack.sections, opts.options ?? {}, opts.jailOptions ?? {});
+  const o = def.options;
+  const tables = opts.tables ?? createUnicodeTables();
+  const useDns = opts.jailOptions?.['usedns'] ?? o['usedns'] ?? 'warn';
+  const compile = (option: string, pattern: string): TranslatedRegex => {
+    try {
+      return translatePattern(pattern, { tables, useDns });
+    } catch (e) {
+      if (!(e instanceof TranslateError)) throw e;
+      const ref: SourceRef | undefined = def.refs[option];
+      throw new PortcullisError(
+        'PC_FILTER_INVALID',
+        `filter "${name}": ${option} pattern ${JSON.stringify(pattern)} cannot be used: ${e.construct} (${e.message})`,
+        { cause: e, ...(ref ? { location: ref } : {}) },
+      );
+    }
+  };
+  const lines = (v: string | undefined): string[] => (v ?? '').split('\n').filter((l) => l.trim() !== '');
+  const failregex = lines(o['failregex']).map((p) => compile('failregex', p));
+  if (failregex.length === 0) {
+    throw new PortcullisError('PC_FILTER_INVALID', `filter "${name}" has no failregex`, { location: def.refs['failregex'] ?? { file: stack.files[0] as string } });
+  }
+  const ignoreregex = lines(o['ignoreregex']).map((p) => compile('ignoreregex', p));
+  const prefText = (o['prefregex'] ?? '').trim();
+  const prefregex = prefText === '' ? undefined : compile('prefregex', prefText);
+  const maxlines = Number.parseInt(opts.jailOptions?.['maxlines'] ?? o['maxlines'] ?? '1', 10);
+  const logtimezone = opts.jailOptions?.['logtimezone'] ?? o['logtimezone'];
+  let defaultOffset: number | undefined;
+  if (logtimezone !== undefined && logtimezone.trim() !== '') {
+    defaultOffset = zoneOffsetMinutes(logtimezone.trim());
+    if (defaultOffset === undefined) {
+      throw new PortcullisError('PC_FILTER_INVALID', `filter "${name}": logtimezone ${JSON.stringify(logtimezone)} is not a zone fail2ban accepts (UTC, CET, +0200, UTC+01:00, ...)`);
+    }
+  }
+  const datepattern = opts.jailOptions?.['datepattern'] ?? o['datepattern'];
+  let dates: DateDetector | undefined;
+  try {
+    const year = new Date(opts.now ?? Date.now()).getUTCFullYear();
+    dates = new DateDetector(templatesFor(datepattern, { tables, year }), defaultOffset === undefined ? {} : { defaultOffset });
+  } catch (e) {
+    const ref = def.refs['datepattern'];
+    throw new PortcullisError('PC_FILTER_INVALID', `filter "${name}": datepattern ${JSON.stringify(datepattern)} cannot be used: ${(e as Error).message}`, {
+      cause: e,
+      ...(ref ? { location: ref } : {}),
+    });
+  }
+  return new CompiledFilter({
+    name,
+    failregex,
+    ignoreregex,
+    prefregex,
+    dates,
+    maxlines: Number.isFinite(maxlines) && maxlines > 0 ? maxlines : 1,
+    journalmatch: lines(o['journalmatch']),
+    datepattern,
+    logtimezone,
+    files: stack.files,
+  });
+}

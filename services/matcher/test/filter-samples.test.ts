@@ -1,0 +1,103 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import type { CompiledFilter } from '../src/filter/index.js';
+import { createUnicodeTables, loadFilter } from '../src/filter/index.js';
+
+/**
+ * One table test over test/samples/<filter>.txt (built-in filters) and test/samples/stock/<filter>.txt
+ * (fail2ban's own filters from /etc/fail2ban, expectations checked by hand with fail2ban-regex).
+ * File format: see the header of samples/sshd.txt.
+ */
+const SAMPLES = path.join(path.dirname(new URL(import.meta.url).pathname), 'samples');
+const STOCK_DIR = '/etc/fail2ban';
+const tables = createUnicodeTables();
+
+interface Expectation {
+  kind: 'failure' | 'nomatch' | 'ignored' | 'error';
+  attrs: Record<string, string>;
+}
+
+interface Sample {
+  lineNo: number;
+  line: string;
+  expect: Expectation;
+  options: Record<string, string>;
+  now: number;
+}
+
+function parseAttrs(s: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const m of s.matchAll(/(\w+)=("(?:[^"\\]|\\.)*"|\S+)/g)) {
+    const v = m[2] as string;
+    out[m[1] as string] = v.startsWith('"') ? (JSON.parse(v) as string) : v;
+  }
+  return out;
+}
+
+function parseSamples(file: string): Sample[] {
+  const out: Sample[] = [];
+  let options: Record<string, string> = {};
+  let now = Date.UTC(2026, 2, 1, 12);
+  let pending: Expectation | undefined;
+  readFileSync(file, 'utf8')
+    .split('\n')
+    .forEach((text, i) => {
+      if (text.startsWith('##') || text.trim() === '') return;
+      const d = /^#> (\w+)\s*(.*)$/.exec(text);
+      if (d) {
+        const [, word, rest] = d as unknown as [string, string, string];
+        if (word === 'options') options = parseAttrs(rest);
+        else if (word === 'now') now = Date.parse(rest);
+        else if (['failure', 'nomatch', 'ignored', 'error'].includes(word)) pending = { kind: word as Expectation['kind'], attrs: parseAttrs(rest) };
+        else throw new Error(`${file}:${i + 1}: unknown directive ${word}`);
+        return;
+      }
+      if (!pending) throw new Error(`${file}:${i + 1}: sample line without an expectation before it`);
+      out.push({ lineNo: i + 1, line: text, expect: pending, options, now });
+      pending = undefined;
+    });
+  return out;
+}
+
+function sampleFiles(dir: string): string[] {
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.txt'))
+    .map((f) => path.join(dir, f));
+}
+
+function runFile(file: string, configDir: string | undefined): void {
+  const name = path.basename(file, '.txt');
+  const filters = new Map<string, CompiledFilter>();
+  const filterFor = (options: Record<string, string>): CompiledFilter => {
+    const key = JSON.stringify(options);
+    let f = filters.get(key);
+    if (!f) {
+      f = loadFilter({ name, options, jailOptions: { logtimezone: 'UTC' }, tables, now: Date.UTC(2026, 2, 1), ...(configDir ? { configDir } : {}) });
+      filters.set(key, f);
+    }
+    return f;
+  };
+  for (const s of parseSamples(file)) {
+    it(`${path.basename(path.dirname(file))}/${name}.txt:${s.lineNo} ${s.expect.kind}`, () => {
+      const r = filterFor(s.options).match(s.line, { now: s.now, source: file });
+      expect(r.kind, JSON.stringify(r)).toBe(s.expect.kind);
+      if (r.kind !== 'failure') return;
+      const a = s.expect.attrs;
+      expect(r.id).toBe(a['id']);
+      if ('user' in a) expect(r.user).toBe(a['user']);
+      if ('time' in a) expect(new Date(r.time).toISOString()).toBe(new Date(a['time'] as string).toISOString());
+    });
+  }
+}
+
+describe('built-in filter samples', () => {
+  for (const f of sampleFiles(SAMPLES)) runFile(f, undefined);
+});
+
+describe('fail2ban stock filter samples (from /etc/fail2ban, Debian package fail2ban)', () => {
+  it('has the stock filters installed', () => {
+    expect(readdirSync(path.join(STOCK_DIR, 'filter.d')), 'install them with: apt-get install -y fail2ban').toContain('sshd.conf');
+  });
+  for (const f of sampleFiles(path.join(SAMPLES, 'stock'))) runFile(f, STOCK_DIR);
+});
