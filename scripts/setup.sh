@@ -5,6 +5,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# --test: also what the test suite and benchmarks compare against (Debian's fail2ban, whose
+# stock filters and fail2ban-regex are the reference). Its service is never started.
+with_test=false
+[ "${1:-}" = "--test" ] && with_test=true
+
 need_pkgs=()
 have() { command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ] || [ -x "/sbin/$1" ]; }
 have nats-server  || need_pkgs+=(nats-server)
@@ -28,6 +33,19 @@ if [ ${#need_pkgs[@]} -gt 0 ]; then
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${need_pkgs[@]}" >/dev/null
 fi
+if $with_test && ! command -v fail2ban-regex >/dev/null 2>&1; then
+  if [ "$(id -u)" -ne 0 ]; then echo "setup: --test needs root to install fail2ban" >&2; exit 1; fi
+  echo "setup: installing fail2ban (reference for tests and benchmarks; its service stays stopped)"
+  export DEBIAN_FRONTEND=noninteractive
+  # policy-rc.d 101 = "do not start services" for the duration of the install.
+  had_policy=false
+  [ -e /usr/sbin/policy-rc.d ] && had_policy=true && cp /usr/sbin/policy-rc.d /tmp/policy-rc.d.portcullis
+  printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d
+  (apt-get install -y -qq --no-install-recommends fail2ban >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq --no-install-recommends fail2ban >/dev/null; }) || status=$?
+  if $had_policy; then mv /tmp/policy-rc.d.portcullis /usr/sbin/policy-rc.d; else rm -f /usr/sbin/policy-rc.d; fi
+  [ "${status:-0}" -eq 0 ] || { echo "setup: installing fail2ban failed" >&2; exit 1; }
+fi
+
 # The Debian packages start their own daemons on the standard ports; Portcullis starts its own
 # on free ports, so those are left as they are.
 

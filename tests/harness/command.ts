@@ -68,3 +68,19 @@ export function killGroupSync(child: ChildProcess): void {
     }
   }
 }
+
+/**
+ * Runs `hook` synchronously when the process exits; returns its remover. Raises the listener limit
+ * for each hook so many live namespaces or servers do not trigger a leak warning.
+ */
+export function onProcessExit(hook: () => void): () => void {
+  process.setMaxListeners(process.getMaxListeners() + 1);
+  process.on('exit', hook);
+  let removed = false;
+  return () => {
+    if (removed) return;
+    removed = true;
+    process.removeListener('exit', hook);
+    process.setMaxListeners(Math.max(10, process.getMaxListeners() - 1));
+  };
+}

@@ -2,7 +2,7 @@ import { execFileSync, spawn, type ChildProcess, type SpawnOptions } from 'node:
 import { randomBytes } from 'node:crypto';
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { execCommand, killGroup, killGroupSync, type ExecOptions, type ExecResult } from './command.js';
+import { execCommand, killGroup, killGroupSync, onProcessExit, type ExecOptions, type ExecResult } from './command.js';
 import { NetnsAgent } from './netns-agent-client.js';
 
 export const NETNS_DIR = '/run/netns';
@@ -33,9 +33,10 @@ export class Netns {
   private agent: Promise<NetnsAgent> | undefined;
   private disposed = false;
   private readonly onParentExit = (): void => this.disposeSync();
+  private readonly removeExitHook: () => void;
 
   private constructor(readonly name: string) {
-    process.on('exit', this.onParentExit);
+    this.removeExitHook = onProcessExit(this.onParentExit);
   }
 
   /** Use createNetns(); this only wraps a namespace that already exists. */
@@ -94,7 +95,7 @@ export class Netns {
   async dispose(): Promise<void> {
     if (this.disposed) return;
     this.disposed = true;
-    process.removeListener('exit', this.onParentExit);
+    this.removeExitHook();
     const agent = this.agent;
     this.agent = undefined;
     await Promise.all([
@@ -187,16 +188,22 @@ export async function linkNetns(a: Netns, b: Netns, opts: LinkOptions = {}): Pro
   // Interface names are limited to 15 characters.
   const link = { aIf: `pv${id}a`, bIf: `pv${id}b` };
   await execCommand('ip', ['link', 'add', link.aIf, 'netns', a.name, 'type', 'veth', 'peer', 'name', link.bIf, 'netns', b.name]);
-  await Promise.all([configureEnd(a, link.aIf, opts.aAddr, opts.aAddr6), configureEnd(b, link.bIf, opts.bAddr, opts.bAddr6)]);
+  await Promise.all([
+    execCommand('ip', ['-n', a.name, 'link', 'set', link.aIf, 'up']),
+    execCommand('ip', ['-n', b.name, 'link', 'set', link.bIf, 'up']),
+  ]);
+  // Addresses only once both ends are up: IPv6 addresses added before carrier answer neighbour
+  // solicitation late, which costs the first connection a 1 s retransmit.
+  await Promise.all([addAddresses(a, link.aIf, opts.aAddr, opts.aAddr6), addAddresses(b, link.bIf, opts.bAddr, opts.bAddr6)]);
   return link;
 }
 
-async function configureEnd(netns: Netns, ifname: string, addr4: string | undefined, addr6: string | undefined): Promise<void> {
+async function addAddresses(netns: Netns, ifname: string, addr4: string | undefined, addr6: string | undefined): Promise<void> {
   const commands = [
     ...(addr4 ? [`addr add ${addr4} dev ${ifname}`] : []),
     ...(addr6 ? [`addr add ${addr6} dev ${ifname} nodad`] : []),
-    `link set ${ifname} up`,
   ];
+  if (commands.length === 0) return;
   await execCommand('ip', ['-n', netns.name, '-batch', '-'], { input: `${commands.join('\n')}\n` });
 }
 

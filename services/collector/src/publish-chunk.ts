@@ -1,4 +1,4 @@
-import { CONTRACTS, publishDurable, subjectFor, SUBJECTS, type Bus, type LogBatchV1 } from '@portcullis/shared';
+import { context, CONTRACTS, publishDurable, SpanKind, subjectFor, SUBJECTS, trace, tracer, type Bus, type LogBatchV1 } from '@portcullis/shared';
 import type { SourceChunk } from './sources/source.js';
 
 /** NATS' default max payload is 1 MiB; stay well below it including JSON overhead. */
@@ -28,10 +28,21 @@ export async function publishChunk(bus: Bus, host: string, source: string, chunk
     bytes += size;
   }
   if (cur.length > 0) parts.push(cur);
-  await Promise.all(
-    parts.map((lines, i) => {
-      const id = parts.length === 1 ? chunk.chunkId : `${chunk.chunkId}#${i}`;
-      return publishDurable(bus, CONTRACTS.logBatch, subject, { v: 1, id, host, source, origin: chunk.origin, jails: chunk.jails, lines }, id);
-    }),
-  );
+  // Each chunk starts a trace: the matcher, banner and notifier spans of what it leads to join it.
+  const span = tracer().startSpan('collector.publish', {
+    kind: SpanKind.PRODUCER,
+    attributes: { 'portcullis.origin': chunk.origin, 'portcullis.lines': chunk.lines.length },
+  });
+  try {
+    await context.with(trace.setSpan(context.active(), span), () =>
+      Promise.all(
+        parts.map((lines, i) => {
+          const id = parts.length === 1 ? chunk.chunkId : `${chunk.chunkId}#${i}`;
+          return publishDurable(bus, CONTRACTS.logBatch, subject, { v: 1, id, host, source, origin: chunk.origin, jails: chunk.jails, lines }, id);
+        }),
+      ),
+    );
+  } finally {
+    span.end();
+  }
 }

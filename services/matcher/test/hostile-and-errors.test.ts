@@ -98,6 +98,14 @@ describe('loader errors name the filter, the pattern and the construct', () => {
     expect(g.match('refused 192.0.2.1', ctx).kind).toBe('failure');
   });
 
+  it('a \\b the translation can only judge for ASCII refuses lines with non-ASCII letters instead of guessing', () => {
+    writeFileSync(path.join(dir, 'filter.d', 'bot.conf'), '[Definition]\nfailregex = ^<HOST> "[^"]*\\bGooglebot\ndatepattern = {NONE}\n');
+    const f = loadFilter({ configDir: dir, name: 'bot', tables });
+    expect(f.match('192.0.2.1 "x Googlebot/2.1"', ctx).kind).toBe('failure');
+    expect(f.match('192.0.2.1 "xGooglebot/2.1"', ctx).kind).toBe('nomatch');
+    expect(f.match('192.0.2.1 "éGooglebot/2.1"', ctx).kind).toBe('error');
+  });
+
   it('ignoreregex vetoes a failregex match', () => {
     writeFileSync(path.join(dir, 'filter.d', 'ign.conf'), '[Definition]\nfailregex = ^fail <HOST>\nignoreregex = trusted$\ndatepattern = {NONE}\n');
     const f = loadFilter({ configDir: dir, name: 'ign', tables });

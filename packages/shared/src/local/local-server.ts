@@ -189,9 +189,9 @@ class ManagedServer implements LocalServer {
     const logOffset = this.spec.logFile ? await fileSize(this.spec.logFile) : 0;
     const run = new Run(spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true }), logOffset);
     this.run = run;
-    process.on('exit', this.onParentExit);
+    const removeExitHook = onProcessExit(this.onParentExit);
     void run.exited.then(() => {
-      process.removeListener('exit', this.onParentExit);
+      removeExitHook();
       if (run.ready) this.spec.log?.(`${this.name} (pid ${run.child.pid}) ${run.describeExit()}`);
     });
 
@@ -269,6 +269,16 @@ class ManagedServer implements LocalServer {
     this.queue = next.catch(() => undefined);
     return next;
   }
+}
+
+/** Adds a process 'exit' listener, raising the listener limit so many servers do not look like a leak. */
+function onProcessExit(hook: () => void): () => void {
+  process.setMaxListeners(process.getMaxListeners() + 1);
+  process.on('exit', hook);
+  return () => {
+    process.removeListener('exit', hook);
+    process.setMaxListeners(Math.max(10, process.getMaxListeners() - 1));
+  };
 }
 
 /** The address clients use to reach a server bound to `host`. */

@@ -33,6 +33,7 @@ export class RecordingSink {
   rejected = 0;
   /** Ids offered while failing, to prove the source does not read ahead during an outage. */
   readonly rejectedIds = new Set<string>();
+  readonly #seen = new Set<string>();
 
   readonly sink: ChunkSink = async (chunk) => {
     this.calls++;
@@ -42,7 +43,12 @@ export class RecordingSink {
       throw new Error('bus unavailable');
     }
     this.chunks.push(chunk);
+    for (const l of chunk.lines) this.#seen.add(l.text);
   };
+
+  has(text: string): boolean {
+    return this.#seen.has(text);
+  }
 
   texts(origin?: string): string[] {
     return this.chunks.filter((c) => origin === undefined || c.origin === origin).flatMap((c) => c.lines.map((l) => l.text));

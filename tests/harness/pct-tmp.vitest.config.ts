@@ -1,0 +1,3 @@
+import { defineConfig, mergeConfig } from 'vitest/config';
+import base from '../../vitest.config.js';
+export default mergeConfig(base, defineConfig({ test: { globalSetup: ['tests/global-setup.ts'] } }));
