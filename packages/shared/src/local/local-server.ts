@@ -92,6 +92,7 @@ export async function startLocalServer(spec: ServerSpec): Promise<LocalServer> {
 class Run {
   alive = true;
   ready = false;
+  stopRequested = false;
   output = '';
   readonly exited: Promise<void>;
   readonly spawnFailed: Promise<Error>;
@@ -170,6 +171,7 @@ class ManagedServer implements LocalServer {
     return this.serialize(async () => {
       const run = this.run;
       if (!run?.alive) return;
+      run.stopRequested = true;
       run.child.kill('SIGKILL');
       await run.exited;
     });
@@ -185,14 +187,16 @@ class ManagedServer implements LocalServer {
   /** Spawns the process and waits until it is ready; on failure the process is gone and the error says why. */
   async launch(): Promise<void> {
     const [cmd, ...args] = [...this.pdeathsig, this.spec.binary, ...this.spec.args(this.port)] as [string, ...string[]];
-    // Own process group: a terminal Ctrl-C reaches the CLI, which stops services before their servers.
     const logOffset = this.spec.logFile ? await fileSize(this.spec.logFile) : 0;
+    // Own process group: a terminal Ctrl-C reaches the CLI, which stops services before their servers.
     const run = new Run(spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true }), logOffset);
     this.run = run;
     const removeExitHook = onProcessExit(this.onParentExit);
     void run.exited.then(() => {
       removeExitHook();
-      if (run.ready) this.spec.log?.(`${this.name} (pid ${run.child.pid}) ${run.describeExit()}`);
+      if (!run.ready) return;
+      const pid = run.child.pid;
+      this.spec.log?.(run.stopRequested ? `${this.name} (pid ${pid}) stopped` : `${this.name} (pid ${pid}) ${run.describeExit()} unexpectedly`);
     });
 
     const abort = new AbortController();
@@ -255,6 +259,7 @@ class ManagedServer implements LocalServer {
   private async terminate(): Promise<void> {
     const run = this.run;
     if (!run?.alive) return;
+    run.stopRequested = true;
     run.child.kill('SIGTERM');
     const graceful = await Promise.race([run.exited.then(() => true), sleep(STOP_GRACE_MS, false, { ref: false })]);
     if (!graceful) {

@@ -2,16 +2,22 @@ import { LUA_PRELUDE } from './lua-prelude.js';
 import { defineScript } from './script-runner.js';
 
 /**
- * Manual ban (CLI/API). A running ban is extended when the new end is later, else left alone.
- * KEYS: bans, due, stats, off, fail, match, failing
- * ARGV: ip, now, record JSON (without banCount), until score ('+inf' = permanent), historyTtl (ms)
- * Returns {'created'|'extended'|'unchanged', banJSON}
+ * Manual ban (CLI/API). A running ban is extended when the new end is later, else left alone. A new
+ * ban checks the trust version and the escalation count like record-failure-script.ts.
+ * KEYS: bans, due, stats, off, fail, match, failing, audit, trustVersion
+ * ARGV: ip, now, record JSON (without banCount), until score ('+inf' = permanent), historyTtl (ms),
+ *       auditMaxLen, decidedBy, expected previous bans (-1: no escalation, -2: unknown),
+ *       overalljails '1'|'0', key prefix, jail, trust version seen (-1: none)
+ * Returns {'created'|'extended'|'unchanged', banJSON} | {'needs', previousBans} | {'stale'}
  */
 export const manualBanScript = defineScript(
   'manual-ban',
   `${LUA_PRELUDE}
 local bans, due, stats, off, fail, match, failing = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
+local audit, trust_ver = KEYS[8], KEYS[9]
 local ip, now, base, until_score, history_ttl = ARGV[1], tonumber(ARGV[2]), ARGV[3], ARGV[4], ARGV[5]
+local audit_max, decided_by, expected = ARGV[6], ARGV[7], tonumber(ARGV[8])
+local overall, prefix, jail, trust_seen = ARGV[9], ARGV[10], ARGV[11], ARGV[12]
 
 local cur = active_until(due, bans, ip, now)
 if cur then
@@ -23,25 +29,34 @@ if cur then
   local json = cjson.encode(rec)
   redis.call('HSET', bans, ip, json)
   redis.call('ZADD', due, until_score, ip)
+  new.banCount = rec.banCount
+  audit_ban(audit, audit_max, new, 'extend', ARGV[2], decided_by)
   return {'extended', json}
 end
 
+if trust_stale(trust_ver, trust_seen) then return {'stale'} end
+if expected ~= -1 then
+  local prev = prev_ban_count(prefix, jail, ip, off, overall)
+  if prev ~= expected then return {'needs', prev} end
+end
 clear_failures(fail, match, failing, ip)
-return {'created', store_ban(cjson.decode(base), bans, due, stats, off, ip, until_score, ARGV[2], history_ttl)}
+local json = store_ban(cjson.decode(base), bans, due, stats, off, ip, until_score, ARGV[2], history_ttl)
+audit_ban(audit, audit_max, cjson.decode(json), 'ban', ARGV[2], decided_by)
+return {'created', json}
 `,
 );
 
 /**
  * Removes the ban of one address in one jail, expired-but-unswept included (the firewall still
- * holds it), and forgets its failures.
- * KEYS: bans, due, fail, match, failing, off
- * ARGV: ip, now, origin, by ('' for none), historyTtl (ms)
+ * holds it), forgets its failures and writes the unban to the audit log.
+ * KEYS: bans, due, fail, match, failing, off, audit
+ * ARGV: ip, now, origin, by ('' for none), historyTtl (ms), auditMaxLen, decidedBy, jail, reason
  * Returns the removed record JSON or nil.
  */
 export const unbanScript = defineScript(
   'unban',
   `${LUA_PRELUDE}
-local bans, due, fail, match, failing, off = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
+local bans, due, fail, match, failing, off, audit = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
 local ip = ARGV[1]
 local rec = redis.call('HGET', bans, ip)
 redis.call('ZREM', due, ip)
@@ -50,21 +65,22 @@ redis.call('HDEL', bans, ip)
 clear_failures(fail, match, failing, ip)
 redis.call('HSET', off, 'lastUnbanAt', ARGV[2], 'lastUnbanOrigin', ARGV[3], 'lastUnbanBy', ARGV[4])
 redis.call('PEXPIRE', off, ARGV[5])
+audit_unban(audit, ARGV[6], ARGV[8], ip, ARGV[2], ARGV[3], ARGV[9], ARGV[4], ARGV[7])
 return rec
 `,
 );
 
 /**
- * Claims up to `limit` bans whose end is <= now. Atomic, so each expired ban is handed to exactly
- * one caller however many banner instances sweep at once.
- * KEYS: bans, due
- * ARGV: now, limit, jail
+ * Claims up to `limit` bans whose end is <= now, writing an unban audit entry for each. Atomic, so
+ * each expired ban is handed to exactly one caller however many banner instances sweep at once.
+ * KEYS: bans, due, audit
+ * ARGV: now, limit, jail, auditMaxLen, decidedBy
  * Returns record JSONs (a minimal one if the record itself went missing, so the unban still happens).
  */
 export const expireDueScript = defineScript(
   'expire-due',
-  `
-local bans, due = KEYS[1], KEYS[2]
+  `${LUA_PRELUDE}
+local bans, due, audit = KEYS[1], KEYS[2], KEYS[3]
 local ips = redis.call('ZRANGEBYSCORE', due, '-inf', ARGV[1], 'WITHSCORES', 'LIMIT', 0, ARGV[2])
 local out = {}
 for i = 1, #ips, 2 do
@@ -72,7 +88,14 @@ for i = 1, #ips, 2 do
   redis.call('ZREM', due, ip)
   local rec = redis.call('HGET', bans, ip)
   redis.call('HDEL', bans, ip)
-  if not rec then rec = cjson.encode({jail = ARGV[3], ip = ip, ['until'] = tonumber(ips[i + 1])}) end
+  local origin = 'log'
+  if rec then
+    local ok, decoded = pcall(cjson.decode, rec)
+    if ok and type(decoded) == 'table' and type(decoded.origin) == 'string' then origin = decoded.origin end
+  else
+    rec = cjson.encode({jail = ARGV[3], ip = ip, ['until'] = tonumber(ips[i + 1])})
+  end
+  audit_unban(audit, ARGV[4], ARGV[3], ip, ARGV[1], origin, 'bantime expired', '', ARGV[5])
   out[#out + 1] = rec
 end
 return out

@@ -1,11 +1,19 @@
 export { createBanStore, type BanStore, type BanStoreOptions } from './ban-store.js';
+export { globalKeys, type GlobalKeys } from './keys.js';
+export { readTrusted } from './trust-ops.js';
 export type {
   BanRecord,
+  Escalation,
   FailureInput,
   FailureResult,
   JailStoreStatus,
   ManualBanInput,
   ManualBanResult,
   OffenceHistory,
+  RecidiveTarget,
+  TrustAndUnbanResult,
+  TrustedEntry,
+  TrustGate,
+  TrustInput,
   UnbanInput,
 } from './types.js';

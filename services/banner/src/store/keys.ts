@@ -1,8 +1,10 @@
 /**
  * Redis key layout of the ban store. `P` is the key prefix (default `pc:`), `J` a jail name, `IP` a
- * canonical address (see normalizeIp). Every key of one jail carries the hash tag `{J}`, so each
- * Lua script touches a single cluster slot; nothing a script does spans two jails. Expiries are
- * relative (PEXPIRE from the caller's clock), so skew between a banner host and Redis is harmless.
+ * canonical address (see normalizeIp). Every key of one jail carries the hash tag `{J}`, but the
+ * scripts also write the fleet-wide audit stream, check the trust version, and (overalljails,
+ * trustAndUnban) read other jails' keys, derived inside the script from the jail registry: the
+ * store needs one Redis primary (standalone or Sentinel), not Redis Cluster. Expiries are relative
+ * (PEXPIRE from the caller's clock), so skew between a banner host and Redis is harmless.
  *
  *   P{J}:fail:IP     ZSET  failure event id -> failure time (ms). The findtime window; expires
  *                          when the newest failure leaves it.
@@ -22,6 +24,14 @@
  *                          last ban/unban.
  *   Pjails           SET   names of jails that ever held state, for cross-jail reads, unban from
  *                          all jails and the expiry sweep. Bounded by the configured jails.
+ *   Paudit           STREAM every ban, extension and unban (and trust changes), written by the same
+ *                          script that changes the ban; entry ids are the decision time (ms) in the
+ *                          writer's clock, kept increasing. Capped with MAXLEN ~ (configurable).
+ *   Ptrusted         HASH  trusted address or CIDR (canonical) -> JSON {at, by, origin}: the fleet-wide
+ *                          dynamic trust list. No TTL: entries stay until removed.
+ *   Ptrusted:v       STRING version, incremented on every change; ban-deciding scripts refuse to
+ *                          decide with an older version (see TrustGate).
+ *   Ptrusted:changed pub/sub channel, published with the new version on every change.
  */
 export interface JailKeys {
   fail(ip: string): string;
@@ -50,4 +60,22 @@ export function jailKeys(prefix: string, jail: string): JailKeys {
 
 export function jailRegistryKey(prefix: string): string {
   return `${prefix}jails`;
+}
+
+export interface GlobalKeys {
+  registry: string;
+  audit: string;
+  trusted: string;
+  trustVersion: string;
+  trustChannel: string;
+}
+
+export function globalKeys(prefix: string): GlobalKeys {
+  return {
+    registry: jailRegistryKey(prefix),
+    audit: `${prefix}audit`,
+    trusted: `${prefix}trusted`,
+    trustVersion: `${prefix}trusted:v`,
+    trustChannel: `${prefix}trusted:changed`,
+  };
 }

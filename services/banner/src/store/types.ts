@@ -24,6 +24,30 @@ export interface BanRecord {
   banCount: number;
 }
 
+/**
+ * How a ban's time grows with the address's previous bans; the escalation module's EscalationPolicy
+ * is one. The store reads the previous-ban count atomically with the ban decision.
+ */
+export interface Escalation {
+  readonly increment: boolean;
+  /** Count the address's bans in every jail, not only this one. */
+  readonly overallJails: boolean;
+  /** Seconds, -1 = permanent; rnd returns [0, 1). */
+  banTimeFor(previousBanCount: number, rnd: () => number): number;
+}
+
+/**
+ * The fleet-wide dynamic trust list as the store needs it: a ban is never decided with a trust
+ * list older than the one in Redis (see DynamicTrust, which implements this).
+ */
+export interface TrustGate {
+  /** Version of the entries currently loaded. */
+  version(): number;
+  /** Loads the current entries (and version) from Redis. */
+  refresh(): Promise<void>;
+  isTrusted(ip: string): boolean;
+}
+
 export interface FailureInput {
   /** Unique per failure: replays of the same id are counted once. */
   eventId: string;
@@ -43,6 +67,8 @@ export interface FailureInput {
   host: string;
   /** Reason for a ban this failure decides; defaults to a maxretry/findtime summary. */
   reason?: string;
+  /** The jail's escalation; without it (or with increment off) a ban lasts `bantime`. */
+  escalation?: Escalation;
 }
 
 export interface FailureResult {
@@ -52,11 +78,15 @@ export interface FailureResult {
   failures: number;
   /** Non-null exactly once: for the call that decided the ban. */
   ban: BanRecord | null;
+  /** True when the ban was not decided because the fleet-wide trust list now covers the address. */
+  trusted?: boolean;
 }
 
 export interface ManualBanInput {
-  /** Seconds; negative = permanent. */
+  /** Seconds; negative = permanent. With `escalation`, the ban time of a first ban. */
   bantime: number;
+  /** Escalate a new ban like a log ban (for a ban without an explicit ban time). */
+  escalation?: Escalation;
   origin: Origin;
   reason: string;
   by?: string;
@@ -73,6 +103,42 @@ export interface ManualBanResult {
 }
 
 export interface UnbanInput {
+  origin: Origin;
+  by?: string;
+  /** For the audit log; default 'manual unban'. */
+  reason?: string;
+}
+
+/** A recidive-like jail, fed every ban of the other jails as one failure (see feedRecidive). */
+export interface RecidiveTarget {
+  jail: string;
+  maxretry: number;
+  /** Seconds. */
+  findtime: number;
+  /** Seconds; negative = permanent. */
+  bantime: number;
+  escalation?: Escalation;
+}
+
+export interface TrustInput {
+  origin: Origin;
+  by?: string;
+  /** For the audit log; default 'moved to trusted'. */
+  reason?: string;
+}
+
+export interface TrustAndUnbanResult {
+  /** The canonical entry stored (address or CIDR range). */
+  entry: string;
+  /** Trust-list version after the change. */
+  version: number;
+  /** Every ban removed, in every jail (running or expired-but-unswept). */
+  removed: BanRecord[];
+}
+
+export interface TrustedEntry {
+  entry: string;
+  at: number;
   origin: Origin;
   by?: string;
 }

@@ -1,6 +1,7 @@
 import { promises as dns } from 'node:dns';
 import { BlockList } from 'node:net';
-import { describeError, PortcullisError, type Clock } from '@portcullis/shared';
+import { describeError, PortcullisError, type Clock, type SourceRef } from '@portcullis/shared';
+import { createIgnoreCommand, type IgnoreCommand, type IgnoreCommandOptions } from './ignore-command.js';
 import { ipFamily, mappedIpv6, normalizeIp, parseCidr } from './normalize-ip.js';
 import { interfaceAddresses, LOOPBACK_RANGES, type InterfaceLister } from './self-addresses.js';
 import { parseTrustEntries } from './trust-entries.js';
@@ -17,8 +18,22 @@ export interface TrustListOptions {
   clock: Clock;
   /** Default os.networkInterfaces. */
   interfaces?: InterfaceLister;
-  /** A host name that did not resolve (its previous addresses stay trusted). */
+  /** A host name that did not resolve (its previous addresses stay trusted), or an ignorecommand error. */
   onError?: (e: PortcullisError) => void;
+  /** fail2ban's ignorecommand (empty = none), checked by check() only: it runs a process. */
+  ignorecommand?: string;
+  /** Timeout, cache and concurrency of the ignorecommand; `ref` is where it was set. */
+  ignoreCommandOptions?: Omit<IgnoreCommandOptions, 'clock'> & { ref?: SourceRef };
+  /** The fleet-wide dynamic trust list (see DynamicTrust), shared by all jails. */
+  dynamic?: { isTrusted(ip: string): boolean };
+}
+
+export type TrustReason = 'ignoreip' | 'dynamic' | 'ignorecommand';
+
+export interface TrustVerdict {
+  trusted: boolean;
+  /** What trusts it: ignoreip (also ignoreself), the fleet-wide list, or the ignorecommand. */
+  by?: TrustReason;
 }
 
 export interface HostResolution {
@@ -28,8 +43,16 @@ export interface HostResolution {
 }
 
 export interface TrustList {
-  /** Throws PC_ADDRESS_INVALID for something that is not an address. */
+  /**
+   * ignoreip, ignoreself and the fleet-wide dynamic list, synchronously. Throws PC_ADDRESS_INVALID
+   * for something that is not an address.
+   */
   isTrusted(ip: string): boolean;
+  /**
+   * Everything isTrusted checks, then the ignorecommand (cached; an error means "not trusted" and
+   * is reported to onError). Use before counting a failure, like fail2ban's filter does.
+   */
+  check(ip: string): Promise<TrustVerdict>;
   /** Re-resolves host names and re-reads interfaces now (joins a refresh already running). */
   refresh(): Promise<void>;
   /** Current addresses of each configured host name. */
@@ -97,12 +120,31 @@ export async function createTrustList(entries: readonly string[], opts: TrustLis
     return inFlight;
   }
 
-  function isTrusted(ipText: string): boolean {
-    const ip = normalizeIp(ipText);
+  function staticTrust(ip: string): boolean {
     if (!stopped && inFlight === null && opts.clock.now() - refreshedAt >= reresolveMs) void refresh();
     if (hostAddresses.has(ip) || selfAddresses.has(ip)) return true;
     if (ipFamily(ip) === 'ipv6') return fixed.check(ip, 'ipv6');
     return fixed.check(ip, 'ipv4') || fixed.check(mappedIpv6(ip), 'ipv6');
+  }
+
+  function verdictNow(ip: string): TrustVerdict {
+    if (staticTrust(ip)) return { trusted: true, by: 'ignoreip' };
+    if (opts.dynamic?.isTrusted(ip)) return { trusted: true, by: 'dynamic' };
+    return { trusted: false };
+  }
+
+  const isTrusted = (ipText: string): boolean => verdictNow(normalizeIp(ipText)).trusted;
+
+  const command: IgnoreCommand | null =
+    opts.ignorecommand && opts.ignorecommand.trim() !== '' ? createIgnoreCommand(opts.ignorecommand, { ...opts.ignoreCommandOptions, clock: opts.clock }) : null;
+
+  async function check(ipText: string): Promise<TrustVerdict> {
+    const ip = normalizeIp(ipText);
+    const now = verdictNow(ip);
+    if (now.trusted || !command) return now;
+    const v = await command.check(ip);
+    if (v.error) opts.onError?.(v.error);
+    return v.ignored ? { trusted: true, by: 'ignorecommand' } : { trusted: false };
   }
 
   await refresh();
@@ -111,6 +153,7 @@ export async function createTrustList(entries: readonly string[], opts: TrustLis
 
   return {
     isTrusted,
+    check,
     refresh,
     hosts: () => resolved,
     stop() {

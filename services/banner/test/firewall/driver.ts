@@ -55,8 +55,15 @@ async function handle(op: string, a: Record<string, unknown>): Promise<unknown> 
     }
     case 'client.open': {
       state.client?.close();
-      state.client = await createNftClient({ prefer: a.prefer as NftTransport });
-      return state.client.transport;
+      state.client = undefined;
+      let fallback: string | undefined;
+      state.client = await createNftClient({
+        prefer: a.prefer as NftTransport,
+        libraryPath: a.libraryPath as string | undefined,
+        nftPath: a.nftPath as string | undefined,
+        onFallback: (reason) => (fallback = reason),
+      });
+      return a.details ? { transport: state.client.transport, fallback: fallback ?? null } : state.client.transport;
     }
     case 'client.run': {
       const t0 = performance.now();
@@ -99,7 +106,10 @@ export function generateEntries(jail: string, count: number, timeoutSec: number 
 
 function listenTcp(host: string, port: number): Promise<null> {
   return new Promise((resolve, reject) => {
-    const server = createServer((sock) => sock.end('ok\n'));
+    const server = createServer((sock) => {
+      sock.on('error', () => undefined); // probes reset connections they no longer need
+      sock.end('ok\n');
+    });
     server.once('error', reject);
     server.listen({ host, port, ipv6Only: host.includes(':') }, () => resolve(null));
     state.servers.push(server);
@@ -136,19 +146,24 @@ function listenUdp(host: string, port: number): Promise<null> {
 function probeUdp(host: string, port: number, from: string | undefined, timeoutMs: number): Promise<string> {
   return new Promise((resolve) => {
     const sock = createSocket(host.includes(':') ? 'udp6' : 'udp4');
+    let finished = false;
     const done = (r: string): void => {
+      if (finished) return;
+      finished = true;
       clearTimeout(timer);
+      clearTimeout(again);
       sock.close();
       resolve(r);
     };
     const timer = setTimeout(() => done('timeout'), timeoutMs);
+    let again: NodeJS.Timeout | undefined;
     sock.on('message', () => done('reply'));
     sock.on('error', (e: NodeJS.ErrnoException) => done(e.code === 'ECONNREFUSED' ? 'refused' : `error:${e.code ?? e.message}`));
     const start = (): void =>
       sock.connect(port, host, () => {
         sock.send('ping');
         // An ICMP error is only reported on the next socket operation, so send twice.
-        setTimeout(() => sock.send('ping', () => undefined), 100);
+        again = setTimeout(() => sock.send('ping', () => undefined), 100);
       });
     if (from) sock.bind(0, from, start);
     else start();

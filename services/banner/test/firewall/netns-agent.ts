@@ -23,6 +23,7 @@ export class Agent {
   private nextId = 1;
   private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
   private stderr = '';
+  private exited: string | undefined;
 
   private constructor(private readonly child: ChildProcessWithoutNullStreams) {
     createInterface({ input: child.stdout }).on('line', (line) => {
@@ -34,14 +35,15 @@ export class Agent {
       else p.reject(Object.assign(new Error(msg.error), { code: msg.code }));
     });
     child.stderr.on('data', (b: Buffer) => (this.stderr += b.toString()));
-    child.on('exit', (code) => {
-      for (const p of this.pending.values()) p.reject(new Error(`driver exited (${code}): ${this.stderr}`));
+    child.on('exit', (code, signal) => {
+      this.exited = `driver exited (${code ?? signal}): ${this.stderr}`;
+      for (const p of this.pending.values()) p.reject(new Error(this.exited));
       this.pending.clear();
     });
   }
 
   static start(ns: string): Agent {
-    const child = spawn('ip', ['netns', 'exec', ns, process.execPath, '--conditions=source', '--import', 'tsx', '--import', '/tmp/pcx/register.mjs', DRIVER], {
+    const child = spawn('ip', ['netns', 'exec', ns, process.execPath, '--conditions=source', '--import', 'tsx', DRIVER], {
       cwd: REPO_ROOT,
       stdio: ['pipe', 'pipe', 'pipe'],
     });
@@ -50,6 +52,7 @@ export class Agent {
 
   call<T = unknown>(op: string, args: Record<string, unknown> = {}, timeoutMs = 30_000): Promise<T> {
     const id = this.nextId++;
+    if (this.exited) return Promise.reject(new Error(this.exited));
     return new Promise<T>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.pending.delete(id);
@@ -64,7 +67,7 @@ export class Agent {
   }
 
   async stop(): Promise<void> {
-    if (this.child.exitCode !== null) return;
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
     const exited = new Promise((r) => this.child.once('exit', r));
     this.child.stdin.end();
     const timer = setTimeout(() => this.child.kill('SIGKILL'), 5000);

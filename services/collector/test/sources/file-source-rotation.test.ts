@@ -1,3 +1,4 @@
+import { appendFileSync, renameSync, writeFileSync } from 'node:fs';
 import { appendFile, rename, truncate, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -42,27 +43,32 @@ describe('file source: rotation under load', () => {
       const { log, entries } = captureLog();
       running = await startSource(dir, sink.sink, { patterns: [{ glob: path, jails: ['sshd'], fromStart: false }], rotateWaitMs: 500, log });
       const total = 200_000;
+      const late = mode === 'rename' ? 50 : 0;
       const started = Date.now();
-      const { late } = await runWriter({
+      const written = await runWriter({
         path,
         total,
         linesPerWrite: 100,
         rotateBefore: [40_000, 80_000, 120_000, 160_000],
         mode,
         keep: 3,
-        lateLinesAfterRename: mode === 'rename' ? 50 : 0,
+        lateLinesAfterRename: late,
         // Rotate once the source reads the current generation (it saw that generation's first line)
         // but typically long before it has caught up: the unread rest must come from the old fd
         // (rename) or from the copy (copytruncate). Two rotations within one poll are not a case
         // logrotate produces.
         beforeRotate: (n) => {
-          const first = n - 40_000;
+          const first = n === 40_000 ? 0 : n - 40_000 + late;
           return waitFor(() => sink.has(lineText(first)), 20_000, () => `line ${first} before rotating`);
         },
       });
-      await sink.waitForLines(total, 30_000);
+      await sink.waitForLines(total, 30_000).catch((e: Error) => {
+        const missing: number[] = [];
+        for (let i = 0; i < total; i++) if (!sink.has(lineText(i))) missing.push(i);
+        throw new Error(`${e.message}; ${missing.length} missing, first ${missing.slice(0, 3).join()} last ${missing.slice(-3).join()}`);
+      });
       await sleep(700); // past rotateWaitMs: nothing more may arrive
-      expectExactlyOnce(sink.texts(), total, late);
+      expectExactlyOnce(sink.texts(), total, written.late);
       expect(Date.now() - started).toBeLessThan(30_000);
       // Each rotation went through the path under test (rename: old fd drained; copytruncate: the
       // unread rest taken from the copy), not through some fallback.
@@ -129,5 +135,37 @@ describe('file source: rotation under load', () => {
     await writeFile(path, 'new-1\n');
     await sink.waitForLines(4);
     expect(sink.texts()).toEqual(['old-1', 'old-2', 'old-3', 'new-1']);
+  });
+
+  it('reads a generation that was rotated away again before it could be opened', async () => {
+    const path = join(dir, 'app.log');
+    await writeFile(path, '');
+    const sink = new RecordingSink();
+    const inner = sink.sink;
+    let rotatedAgain = false;
+    // The second rotation happens inside the delivery of the old file's tail, i.e. after the source
+    // stat'ed the path (seeing gen2) and before it opens it (finding gen3).
+    const sinkThatRotates: typeof inner = async (chunk) => {
+      await inner(chunk);
+      if (!rotatedAgain && chunk.lines.some((l) => l.text === 'gen1-last')) {
+        rotatedAgain = true;
+        renameSync(`${path}.1`, `${path}.2`);
+        renameSync(path, `${path}.1`);
+        writeFileSync(path, 'gen3-line\n');
+      }
+    };
+    running = await startSource(dir, sinkThatRotates, { patterns: [{ glob: path, jails: ['a'], fromStart: false }], pollIntervalMs: 5_000 });
+    await appendFile(path, 'gen1-first\n');
+    await sink.waitForLines(1);
+    await sleep(100); // the source is idle now: no read in flight
+    // One synchronous block: no step can run in between, so gen1-last is read while draining gen1
+    // after the rotation was noticed (the window this test is about), not before.
+    appendFileSync(path, 'gen1-last\n');
+    renameSync(path, `${path}.1`);
+    writeFileSync(path, 'gen2-line\n');
+    await sink.waitForLines(4);
+    await sleep(100);
+    expect(rotatedAgain).toBe(true);
+    expect(sink.texts()).toEqual(['gen1-first', 'gen1-last', 'gen2-line', 'gen3-line']);
   });
 });

@@ -1,6 +1,8 @@
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Writable } from 'node:stream';
 import { createLogger, type Logger } from '@portcullis/shared';
 import { PositionStore } from '../../src/positions/position-store.js';
@@ -65,11 +67,11 @@ export class RecordingSink {
   }
 }
 
-export async function waitFor(cond: () => boolean | Promise<boolean>, timeoutMs: number, what: () => string): Promise<void> {
+export async function waitFor(cond: () => boolean | Promise<boolean>, timeoutMs: number, what: () => string, intervalMs = 10): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await cond())) {
     if (Date.now() > deadline) throw new Error(`timed out: ${what()}`);
-    await new Promise((r) => setTimeout(r, 10));
+    await new Promise((r) => setTimeout(r, intervalMs));
   }
 }
 
@@ -111,4 +113,45 @@ export function expectedNumbered(prefix: string, from: number, to: number): stri
   const out: string[] = [];
   for (let i = from; i < to; i++) out.push(`${prefix}${String(i).padStart(7, '0')}`);
   return out;
+}
+
+const COLLECTOR_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+/** Runs a TypeScript fixture in its own Node process (workspace packages resolved to sources). */
+export function spawnFixture(name: string, args: string[]): ChildProcess {
+  const script = join(COLLECTOR_DIR, 'test', 'sources', 'fixtures', name);
+  return spawn(process.execPath, ['--conditions=source', '--import', 'tsx', script, ...args], {
+    cwd: COLLECTOR_DIR,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+}
+
+/** Resolves with the first stdout line for which `match` returns a value. */
+export function readStdoutLine<T>(child: ChildProcess, match: (line: string) => T | undefined, timeoutMs: number): Promise<T> {
+  return new Promise((resolve, reject) => {
+    let buf = '';
+    let stderr = '';
+    const timer = setTimeout(() => reject(new Error(`no matching output in ${timeoutMs} ms; stderr: ${stderr.slice(-2000)}`)), timeoutMs);
+    child.stderr?.on('data', (d: Buffer) => {
+      stderr += d.toString();
+    });
+    child.stdout?.on('data', (d: Buffer) => {
+      buf += d.toString();
+      let nl: number;
+      while ((nl = buf.indexOf('\n')) !== -1) {
+        const line = buf.slice(0, nl);
+        buf = buf.slice(nl + 1);
+        const v = match(line);
+        if (v !== undefined) {
+          clearTimeout(timer);
+          resolve(v);
+          return;
+        }
+      }
+    });
+    child.once('exit', (code, signal) => {
+      clearTimeout(timer);
+      reject(new Error(`child exited (${code ?? signal}) before matching output; stderr: ${stderr.slice(-2000)}`));
+    });
+  });
 }

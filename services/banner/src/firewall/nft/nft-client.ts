@@ -45,14 +45,24 @@ export async function createNftClient(opts: CreateNftClientOptions = {}): Promis
 
 /** In-process client. Calls are synchronous FFI calls on the event loop (50,000 elements take ~0.3 s). */
 export function openLibnftablesClient(libraryPath: string = LIBNFTABLES_SONAME): NftClient {
-  const ctx = loadLibnftables(libraryPath).newContext();
+  let ctx: ReturnType<ReturnType<typeof loadLibnftables>['newContext']>;
+  try {
+    ctx = loadLibnftables(libraryPath).newContext();
+  } catch (e) {
+    throw new Error(`${libraryPath}: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+  }
   return new DocumentClient('libnftables', async (doc) => ctx.run(doc), () => ctx.free());
 }
 
 /** Client that runs `nft -j -f <file>` per transaction. Checks that the binary runs before returning. */
 export async function openBinaryClient(nftPath: string | undefined = findNftBinary()): Promise<NftClient> {
   if (!nftPath) throw new Error('nft not found on PATH or in /usr/sbin, /sbin');
-  const probe = await execNft(nftPath, ['--version'], undefined, { timeoutMs: 10_000 });
+  let probe: NftRunResult;
+  try {
+    probe = await execNft(nftPath, ['--version'], undefined, { timeoutMs: 10_000 });
+  } catch (e) {
+    throw new Error(`${nftPath}: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+  }
   if (probe.rc !== 0) throw new Error(`${nftPath} --version exited with ${probe.rc}: ${probe.error.trim()}`);
   return new DocumentClient('nft-binary', (doc) => execNftDocument(nftPath, doc), () => undefined);
 }
@@ -111,5 +121,5 @@ function parseListOutput(transport: NftTransport, output: string): NftObject[] {
   if (!Array.isArray(items)) {
     throw new PortcullisError('PC_FIREWALL', `nft (${transport}) output has no "nftables" array: ${output.slice(0, 200)}`);
   }
-  return (items as NftObject[]).filter((o) => !('metainfo' in o));
+  return (items as NftObject[]).filter((o) => o.metainfo === undefined);
 }

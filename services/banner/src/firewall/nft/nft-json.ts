@@ -77,14 +77,15 @@ export interface NftMetainfo {
   json_schema_version: number;
 }
 
-/** One entry of the top-level `nftables` array that `list` returns. */
-export type NftObject =
-  | { metainfo: NftMetainfo }
-  | { table: NftTable }
-  | { chain: NftChain }
-  | { set: NftSet }
-  | { rule: NftRule }
-  | Record<string, unknown>;
+/** One entry of the top-level `nftables` array that `list` returns: exactly one key is set. */
+export interface NftObject {
+  metainfo?: NftMetainfo;
+  table?: NftTable;
+  chain?: NftChain;
+  set?: NftSet;
+  rule?: NftRule;
+  [kind: string]: unknown;
+}
 
 export type NftCommandObject =
   | { table: NftTable }

@@ -2,7 +2,7 @@ import { PortcullisError } from '@portcullis/shared';
 import { normalizeAddress } from '../addresses.js';
 import type { BanEntry, BannedAddress } from '../backend.js';
 import { jailSetName, parseJailSetName } from '../names.js';
-import { nft, type NftCommand, type NftElement, type NftObject, type NftSet } from '../nft/nft-json.js';
+import { nft, type NftCommand, type NftElement, type NftObject } from '../nft/nft-json.js';
 import { FAMILY } from './ruleset.js';
 
 /** Per set name: canonical address -> timeout seconds (null = permanent). Later entries win. */
@@ -23,12 +23,17 @@ export function groupBySet(
   known: ReadonlySet<string>,
 ): SetContents {
   const out: SetContents = new Map();
+  const setNames = new Map<string, [string, string]>();
   for (const e of entries) {
-    if (!known.has(e.jail)) {
-      throw new PortcullisError('PC_JAIL_UNKNOWN', `jail "${e.jail}" is not set up in the firewall (set up: ${[...known].join(', ') || 'none'})`);
+    let names = setNames.get(e.jail);
+    if (!names) {
+      if (!known.has(e.jail)) {
+        throw new PortcullisError('PC_JAIL_UNKNOWN', `jail "${e.jail}" is not set up in the firewall (set up: ${[...known].join(', ') || 'none'})`);
+      }
+      setNames.set(e.jail, (names = [jailSetName(e.jail, 4), jailSetName(e.jail, 6)]));
     }
     const { family, address } = normalizeAddress(e.ip);
-    const name = jailSetName(e.jail, family);
+    const name = names[family === 4 ? 0 : 1];
     let set = out.get(name);
     if (!set) out.set(name, (set = new Map()));
     set.set(address, e.timeoutSec === undefined ? null : validTimeout(e as BanEntry));
@@ -63,8 +68,8 @@ export function writeCommands(table: string, writes: SetContents, removals: SetC
 export function readJailSets(objects: readonly NftObject[]): Map<string, { jail: string; family: 4 | 6; elems: BannedAddress[] }> {
   const out = new Map<string, { jail: string; family: 4 | 6; elems: BannedAddress[] }>();
   for (const o of objects) {
-    if (!('set' in o)) continue;
-    const set = o.set as NftSet;
+    const set = o.set;
+    if (!set) continue;
     const parsed = parseJailSetName(set.name);
     if (!parsed) continue;
     const elems: BannedAddress[] = [];

@@ -138,7 +138,7 @@ class NftablesBackend implements FirewallBackend {
   /** Our table's objects, or undefined when the table does not exist. */
   private async readTable(): Promise<NftObject[] | undefined> {
     const tables = await this.client.list({ tables: { family: FAMILY } });
-    const exists = tables.some((o) => 'table' in o && (o.table as { name?: string; family?: string }).name === this.table && (o.table as { family?: string }).family === FAMILY);
+    const exists = tables.some((o) => o.table?.name === this.table && o.table.family === FAMILY);
     if (!exists) return undefined;
     return this.client.list({ table: { family: FAMILY, name: this.table } });
   }

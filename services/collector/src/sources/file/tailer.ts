@@ -170,7 +170,9 @@ export class PathTailer {
       }
     }
     if (!this.#current && st?.isFile()) {
-      this.#current = await FileReader.open(this.path, { offset: 0 }, this.#deps.limits.maxLineBytes);
+      const fresh = await FileReader.open(this.path, { offset: 0 }, this.#deps.limits.maxLineBytes);
+      if (fresh.dev !== st.dev.toString() || fresh.ino !== st.ino.toString()) await this.#missedGeneration(st.dev, st.ino);
+      this.#current = fresh;
       this.#save();
     }
     // Bounded: each pass either finishes (end of file, batch held, stop) or found a truncation,
@@ -183,12 +185,31 @@ export class PathTailer {
   }
 
   /**
+   * The file we saw at the path was rotated away again before we opened it (while the previous
+   * one was being drained). It is a whole generation we never read: find it among the rotated names
+   * by inode and read it from its start, before the file now at the path.
+   */
+  async #missedGeneration(dev: bigint, ino: bigint): Promise<void> {
+    const pos = { dev: dev.toString(), ino: ino.toString(), offset: 0, headLen: 0, headHash: '' };
+    const pred = await findPredecessor(this.path, pos);
+    if (!pred) {
+      this.#deps.log.warn({ path: this.path }, 'a file generation was rotated away before it could be opened and was not found; its lines are lost');
+      return;
+    }
+    this.#deps.log.info({ path: this.path, file: pred }, 'file rotated twice in quick succession; reading the skipped generation first');
+    const reader = await FileReader.open(pred, { offset: 0 }, this.#deps.limits.maxLineBytes);
+    this.#old.push({ reader, quietSince: performance.now() });
+    this.#save();
+    await this.#drain(reader, false);
+  }
+
+  /**
    * copytruncate (or a rewrite in place): the content we were reading is gone from this inode. If a
    * sibling holds a copy of it (same head, long enough), read the remainder from there first.
    */
   async #replacedInPlace(cur: FileReader): Promise<void> {
     const saved = cur.position();
-    const pred = null as string | null; void findPredecessor;
+    const pred = await findPredecessor(this.path, saved);
     if (pred) {
       this.#deps.log.info({ path: this.path, copy: pred, offset: saved.offset }, 'file truncated in place; reading the rest from its copy first');
       const reader = await FileReader.open(pred, { offset: saved.offset, head: { len: saved.headLen, hash: saved.headHash } }, this.#deps.limits.maxLineBytes);

@@ -1,0 +1,24 @@
+import { loadFilter, createUnicodeTables } from './src/filter/index.js';
+const tables = createUnicodeTables();
+let t0 = performance.now();
+const f = loadFilter({ configDir: '/etc/fail2ban', name: 'sshd', tables });
+console.log('load ms', performance.now() - t0, 'failregex', f.failregex.length, 'templates', f.dates?.templates.length);
+console.log('pref', f.prefregex!.source.length, f.prefregex!.source.slice(0, 400));
+for (const r of f.failregex) console.log(r.source.length, r.groups.length);
+const line = 'Mar  1 10:00:00 web1 sshd[4242]: Failed password for alice from 192.0.2.5 port 50122 ssh2';
+const content = 'Failed password for alice from 192.0.2.5 port 50122 ssh2\n';
+const whole = ' web1 sshd[4242]: Failed password for alice from 192.0.2.5 port 50122 ssh2\n';
+const N = 100000;
+function bench(name: string, fn: (i: number) => unknown) { for (let k = 0; k < 2; k++) { const t = process.hrtime.bigint(); for (let i = 0; i < N; i++) fn(i); if (k) console.log(name.padEnd(30), (Number(process.hrtime.bigint() - t) / N).toFixed(0), 'ns'); } }
+const wb = Buffer.from(whole), cb = Buffer.from(content);
+const fr = f.failregex[3]!;
+console.log(fr.original, !!fr.re2.exec(content));
+bench('pref exec str', () => f.prefregex!.re2.exec(whole));
+bench('pref exec buf', () => f.prefregex!.re2.exec(wb));
+bench('pref test buf', () => f.prefregex!.re2.test(wb));
+bench('fr exec str', () => fr.re2.exec(content));
+bench('fr exec buf', () => fr.re2.exec(cb));
+bench('fr test buf', () => fr.re2.test(cb));
+bench('all fr test buf', () => { for (const r of f.failregex) r.re2.test(cb); });
+bench('date detect', () => f.dates!.detect(line, Date.now(), 's'));
+bench('match', () => f.match(line, { now: Date.now(), source: 's' }));
