@@ -21,6 +21,7 @@ export const ERROR_CODES = {
   PC_STACK_NOT_RUNNING: 'No running Portcullis stack was found for this state directory or URL.',
   PC_LOCAL_SERVER: 'A local nats-server or redis-server could not be started.',
   PC_TIMEOUT: 'An operation did not complete in time.',
+  PC_UNAUTHORIZED: 'An HTTP ingest request had no valid bearer token.',
   PC_NOTIFY_DELIVERY: 'A notification (mail, webhook) was not accepted by its receiver; the notifier retries it with backoff.',
   PC_INTERNAL: 'An unexpected internal error.',
 } as const;

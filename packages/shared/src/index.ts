@@ -12,3 +12,4 @@ export * from './config/index.js';
 export * from './local/index.js';
 export * from './service-context.js';
 export * from './bootstrap.js';
+export * from './nft/index.js';

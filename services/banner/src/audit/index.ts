@@ -1,2 +1,2 @@
-export { createAuditLog, type AuditLog, type AuditLogOptions, type AuditQuery } from './query-audit.js';
+export { createAuditLog, queryAudit, type AuditLog, type AuditLogOptions, type AuditQuery } from './query-audit.js';
 export { decodeAuditEntry, type AuditEntry, type AuditKind } from './audit-entry.js';

@@ -39,11 +39,12 @@ const PAGE = 500;
  * entry's `at`, so a scan from the newest entry stops at the first id older than `since`.
  */
 export function createAuditLog(redis: Redis, opts: AuditLogOptions = {}): AuditLog {
-  const key = globalKeys(opts.keyPrefix ?? 'pc:').audit;
-  return { query: (q = {}) => queryAudit(redis, key, q) };
+  return { query: (q = {}) => queryAudit(redis, q, opts) };
 }
 
-async function queryAudit(redis: Redis, key: string, q: AuditQuery): Promise<AuditEntry[]> {
+/** Matching audit entries, newest first. */
+export async function queryAudit(redis: Redis, q: AuditQuery = {}, opts: AuditLogOptions = {}): Promise<AuditEntry[]> {
+  const key = globalKeys(opts.keyPrefix ?? 'pc:').audit;
   const limit = q.limit ?? DEFAULT_LIMIT;
   if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIMIT) {
     throw new PortcullisError('PC_MESSAGE_INVALID', `limit must be an integer from 1 to ${MAX_LIMIT}, got ${String(limit)}`);

@@ -1,23 +1,13 @@
-import { isIP, SocketAddress } from 'node:net';
-import { PortcullisError } from '@portcullis/shared';
+import { normalizeIp } from '../trust/normalize-ip.js';
 
 export interface NormalizedAddress {
   family: 4 | 6;
-  /** Canonical text: dotted quad, or RFC 5952 IPv6 (as nft prints it), so kernel listings compare equal. */
+  /** The banner's one canonical spelling (RFC 5952 IPv6, as nft prints it), so listings compare equal to ban keys. */
   address: string;
 }
 
-const V4_MAPPED = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i;
-
-/** Validates and canonicalises one address; IPv4-mapped IPv6 becomes IPv4 (that is how such peers send). */
+/** Validates and canonicalises one address (PC_ADDRESS_INVALID); IPv4-mapped IPv6 becomes IPv4, as such peers send. */
 export function normalizeAddress(ip: string): NormalizedAddress {
-  const family = isIP(ip);
-  if (family === 4) return { family: 4, address: ip };
-  if (family === 6) {
-    const address = new SocketAddress({ address: ip, family: 'ipv6' }).address;
-    const mapped = V4_MAPPED.exec(address);
-    if (mapped) return { family: 4, address: mapped[1]! };
-    return { family: 6, address };
-  }
-  throw new PortcullisError('PC_ADDRESS_INVALID', `"${ip}" is not a valid IPv4 or IPv6 address`);
+  const address = normalizeIp(ip);
+  return { family: address.includes(':') ? 6 : 4, address };
 }

@@ -1,5 +1,5 @@
 import type { Logger } from '@portcullis/shared';
-import type { NftTransport } from './nft/nft-client.js';
+import type { NftTransport } from '@portcullis/shared';
 
 export type L4Proto = 'tcp' | 'udp' | 'sctp' | 'udplite';
 

@@ -15,7 +15,14 @@ import { defineScript } from './script-runner.js';
  * ARGV: ip, eventId, time (ms, already min(at, now)), now, maxretry, findtime (ms), seenUntil (ms),
  *       matches JSON ('' for none), base record JSON, until score ('+inf' = permanent), maxMatches,
  *       historyTtl (ms), auditMaxLen, decidedBy ('' for none), expected previous bans (-1: no
- *       escalation, -2: unknown), overalljails '1'|'0', key prefix, jail, trust version seen (-1: none)
+ *       escalation, -2: unknown), overalljails '1'|'0', key prefix, jail, trust version seen (-1: none),
+ *       known-offender weighting '1'|'0'
+ *
+ * Known offenders (bantime.increment, fail2ban's observer.failureFound): a failure of an address
+ * banned n > 0 times before in this jail, newer than its last ban, counts as
+ * min(2^(min(n, 20)) / 2 + 1, maxretry) failures (2, 3, 5, 9, ...). The extra weight is stored as
+ * extra members `id#2..id#w` with the failure's time, so they leave the window with it.
+ *
  * Returns {0|1 counted, failures, banJSON?} | {2, previousBans} | {3} (trust list outdated)
  */
 export const recordFailureScript = defineScript(
@@ -43,8 +50,15 @@ if redis.call('ZSCORE', seen, id) or t < since then
   return {0, redis.call('ZCARD', fail)}
 end
 
+local weight = 1
+if ARGV[20] == '1' then
+  local n = tonumber(redis.call('HGET', off, 'count') or '0')
+  local last_ban = tonumber(redis.call('HGET', off, 'lastBanAt') or '0')
+  if n > 0 and t > last_ban then weight = math.min(2 ^ (math.min(n, 20) - 1) + 1, maxretry) end
+end
+
 -- checks that must pass before anything is written, for a failure that would decide a ban
-if redis.call('ZCARD', fail) + 1 >= maxretry and not active_until(due, bans, ip, now) then
+if redis.call('ZCARD', fail) + weight >= maxretry and not active_until(due, bans, ip, now) then
   if trust_stale(trust_ver, trust_seen) then return {3} end
   if expected ~= -1 then
     local prev = prev_ban_count(prefix, jail, ip, off, overall)
@@ -55,6 +69,7 @@ end
 redis.call('ZADD', seen, seen_until, id)
 expire_with_last(seen, now)
 redis.call('ZADD', fail, t, id)
+for w = 2, weight do redis.call('ZADD', fail, t, id .. '#' .. w) end
 if matches ~= '' then redis.call('HSET', match, id, matches) end
 redis.call('HINCRBY', stats, 'totalFailed', 1)
 

@@ -74,6 +74,7 @@ export async function recordFailure(ctx: StoreContext, f: FailureInput): Promise
           ctx.prefix,
           jail,
           a.trustSeen,
+          f.escalation?.increment ? '1' : '0',
         ].map(String),
       )) as [number, number?, (string | null)?];
       const [code, n = 0, banJson] = reply;

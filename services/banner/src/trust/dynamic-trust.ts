@@ -76,12 +76,18 @@ export async function createDynamicTrust(redis: Redis, opts: DynamicTrustOptions
     refresh().catch((e: unknown) => opts.onError?.(asError(e)));
   };
 
-  await refresh();
+  // subscribed before the first load, so no change can fall between the two
   const sub = redis.duplicate();
   sub.on('error', () => undefined); // reconnects on its own; the poll covers the gap
   sub.on('message', background);
   sub.on('ready', background);
-  await sub.subscribe(keys.trustChannel);
+  try {
+    await sub.subscribe(keys.trustChannel);
+    await refresh();
+  } catch (e) {
+    sub.disconnect();
+    throw asError(e);
+  }
   const timer = setInterval(() => {
     redis
       .get(keys.trustVersion)

@@ -10,9 +10,9 @@ import { createInterface } from 'node:readline';
 import { createLogger, describeError, isPortcullisError } from '@portcullis/shared';
 import type { BanEntry, FirewallBackend, JailEnforcement } from '../../src/firewall/backend.js';
 import { builtinFirewallRegistry } from '../../src/firewall/registry.js';
-import { createNftClient, type NftClient } from '../../src/firewall/nft/nft-client.js';
-import type { NftCommand, NftListTarget } from '../../src/firewall/nft/nft-json.js';
-import type { NftTransport } from '../../src/firewall/nft/nft-error.js';
+import { createNftClient, type NftClient } from '../../../../packages/shared/src/nft/nft-client.js';
+import type { NftCommand, NftListTarget } from '../../../../packages/shared/src/nft/nft-json.js';
+import type { NftTransport } from '../../../../packages/shared/src/nft/nft-error.js';
 
 interface Request {
   id: number;

@@ -1,10 +1,8 @@
-import { execFile, spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import type { ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
-import { promisify } from 'node:util';
+import { DEFAULT_PAIR_ADDRESSES, type Netns, type NetnsScope } from '../../../../tests/harness/index.js';
 
-const run = promisify(execFile);
 const DRIVER = fileURLToPath(new URL('./driver.ts', import.meta.url));
 const REPO_ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
 
@@ -14,19 +12,18 @@ export const SERVER_V6 = '2001:db8::1';
 export const ATTACKERS_V4 = ['192.0.2.2', '192.0.2.3', '192.0.2.4', '192.0.2.5', '192.0.2.6', '192.0.2.7'] as const;
 export const ATTACKERS_V6 = ['2001:db8::2', '2001:db8::3', '2001:db8::4', '2001:db8::5', '2001:db8::6', '2001:db8::7'] as const;
 
-async function ip(...args: string[]): Promise<void> {
-  await run('ip', args);
-}
-
-/** A driver process inside a namespace; `call` sends one request and waits for its answer. */
+/**
+ * A driver process (driver.ts) inside a namespace; `call` sends one request and waits for its
+ * answer. The namespace's dispose() kills it if the test did not stop it.
+ */
 export class Agent {
   private nextId = 1;
   private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
   private stderr = '';
   private exited: string | undefined;
 
-  private constructor(private readonly child: ChildProcessWithoutNullStreams) {
-    createInterface({ input: child.stdout }).on('line', (line) => {
+  private constructor(private readonly child: ChildProcess) {
+    createInterface({ input: child.stdout! }).on('line', (line) => {
       const msg = JSON.parse(line) as { id: number; ok: boolean; result?: unknown; error?: string; code?: string };
       const p = this.pending.get(msg.id);
       if (!p) return;
@@ -34,7 +31,7 @@ export class Agent {
       if (msg.ok) p.resolve(msg.result);
       else p.reject(Object.assign(new Error(msg.error), { code: msg.code }));
     });
-    child.stderr.on('data', (b: Buffer) => (this.stderr += b.toString()));
+    child.stderr!.on('data', (b: Buffer) => (this.stderr += b.toString()));
     child.on('exit', (code, signal) => {
       this.exited = `driver exited (${code ?? signal}): ${this.stderr}`;
       for (const p of this.pending.values()) p.reject(new Error(this.exited));
@@ -42,12 +39,8 @@ export class Agent {
     });
   }
 
-  static start(ns: string): Agent {
-    const child = spawn('ip', ['netns', 'exec', ns, process.execPath, '--conditions=source', '--import', 'tsx', DRIVER], {
-      cwd: REPO_ROOT,
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    return new Agent(child);
+  static start(netns: Netns): Agent {
+    return new Agent(netns.spawn(process.execPath, ['--conditions=source', '--import', 'tsx', DRIVER], { cwd: REPO_ROOT }));
   }
 
   call<T = unknown>(op: string, args: Record<string, unknown> = {}, timeoutMs = 30_000): Promise<T> {
@@ -62,14 +55,14 @@ export class Agent {
         resolve: (v) => (clearTimeout(timer), resolve(v as T)),
         reject: (e) => (clearTimeout(timer), reject(e)),
       });
-      this.child.stdin.write(`${JSON.stringify({ id, op, args })}\n`);
+      this.child.stdin!.write(`${JSON.stringify({ id, op, args })}\n`);
     });
   }
 
   async stop(): Promise<void> {
     if (this.child.exitCode !== null || this.child.signalCode !== null) return;
     const exited = new Promise((r) => this.child.once('exit', r));
-    this.child.stdin.end();
+    this.child.stdin!.end();
     const timer = setTimeout(() => this.child.kill('SIGKILL'), 5000);
     await exited;
     clearTimeout(timer);
@@ -77,57 +70,18 @@ export class Agent {
 }
 
 /**
- * Two namespaces joined by a veth pair created inside them (the host namespace is never touched):
+ * Server and attacker namespaces joined by veth (the harness deletes them after the file):
  * server 192.0.2.1 / 2001:db8::1, attacker 192.0.2.2-7 / 2001:db8::2-7.
  */
-export class NetnsPair {
-  readonly server: string;
-  readonly attacker: string;
-  private created: string[] = [];
-
-  constructor() {
-    const tag = randomBytes(4).toString('hex');
-    this.server = `pct${tag}s`;
-    this.attacker = `pct${tag}a`;
-  }
-
-  async create(): Promise<void> {
-    for (const ns of [this.server, this.attacker]) {
-      await ip('netns', 'add', ns);
-      this.created.push(ns);
-      await ip('-n', ns, 'link', 'set', 'lo', 'up');
-    }
-    await ip('-n', this.server, 'link', 'add', 'veth0', 'type', 'veth', 'peer', 'name', 'veth0', 'netns', this.attacker);
-    for (const [ns, v4s, v6s] of [
-      [this.server, [SERVER_V4], [SERVER_V6]],
-      [this.attacker, ATTACKERS_V4, ATTACKERS_V6],
-    ] as const) {
-      for (const v4 of v4s) await ip('-n', ns, 'addr', 'add', `${v4}/24`, 'dev', 'veth0');
-      for (const v6 of v6s) await ip('-n', ns, '-6', 'addr', 'add', `${v6}/64`, 'dev', 'veth0', 'nodad');
-      await ip('-n', ns, 'link', 'set', 'veth0', 'up');
-    }
-  }
-
-  async destroy(): Promise<void> {
-    const errors: unknown[] = [];
-    for (const ns of this.created.splice(0)) {
-      try {
-        await ip('netns', 'del', ns);
-      } catch (e) {
-        errors.push(e);
-      }
-    }
-    if (errors.length) throw new AggregateError(errors, 'could not delete test namespaces');
-  }
-}
-
-/** One namespace with only loopback, for tests that need nftables but no traffic. */
-export async function withNetns<T>(fn: (ns: string) => Promise<T>): Promise<T> {
-  const ns = `pct${randomBytes(4).toString('hex')}n`;
-  await ip('netns', 'add', ns);
-  try {
-    return await fn(ns);
-  } finally {
-    await ip('netns', 'del', ns);
-  }
+export async function createFirewallPair(scope: NetnsScope): Promise<{ server: Netns; attacker: Netns }> {
+  const { a: server, b: attacker, link } = await scope.createPair({
+    ...DEFAULT_PAIR_ADDRESSES,
+    aAddr: `${SERVER_V4}/24`,
+    aAddr6: `${SERVER_V6}/64`,
+    bAddr: `${ATTACKERS_V4[0]}/24`,
+    bAddr6: `${ATTACKERS_V6[0]}/64`,
+  });
+  for (const v4 of ATTACKERS_V4.slice(1)) await attacker.exec('ip', ['addr', 'add', `${v4}/24`, 'dev', link.bIf]);
+  for (const v6 of ATTACKERS_V6.slice(1)) await attacker.exec('ip', ['-6', 'addr', 'add', `${v6}/64`, 'dev', link.bIf, 'nodad']);
+  return { server, attacker };
 }

@@ -1,12 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { NftCommand, NftObject, NftSet } from '../../src/firewall/nft/nft-json.js';
-import type { NftTransport } from '../../src/firewall/nft/nft-error.js';
+import type { NftCommand, NftObject, NftSet } from '../../../../packages/shared/src/nft/nft-json.js';
+import type { NftTransport } from '../../../../packages/shared/src/nft/nft-error.js';
+import { useNetnsScope } from '../../../../tests/harness/index.js';
 import { Agent } from './netns-agent.js';
-import { randomBytes } from 'node:crypto';
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 
-const run = promisify(execFile);
 const TRANSPORTS: NftTransport[] = ['libnftables', 'nft-binary'];
 
 const table = (name: string): NftCommand => ({ add: { table: { family: 'inet', name } } });
@@ -27,21 +24,16 @@ function setOf(objects: NftObject[], name: string): NftSet {
 }
 
 describe('nft client in a network namespace (real kernel)', () => {
-  const ns = `pct${randomBytes(4).toString('hex')}c`;
+  const scope = useNetnsScope();
   let agent: Agent;
   const timings: string[] = [];
 
   beforeAll(async () => {
-    await run('ip', ['netns', 'add', ns]);
-    agent = Agent.start(ns);
+    agent = Agent.start(await scope.create());
   });
 
   afterAll(async () => {
-    try {
-      await agent?.stop();
-    } finally {
-      await run('ip', ['netns', 'del', ns]);
-    }
+    await agent?.stop();
     console.log(timings.join('\n'));
   });
 

@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BannedAddress, JailEnforcement } from '../../src/firewall/backend.js';
-import type { NftTransport } from '../../src/firewall/nft/nft-error.js';
-import { Agent, ATTACKERS_V4, ATTACKERS_V6, NetnsPair, SERVER_V4, SERVER_V6 } from './netns-agent.js';
+import type { NftTransport } from '../../../../packages/shared/src/nft/nft-error.js';
+import { useNetnsScope } from '../../../../tests/harness/index.js';
+import { Agent, ATTACKERS_V4, ATTACKERS_V6, createFirewallPair, SERVER_V4, SERVER_V6 } from './netns-agent.js';
 
 /** Real kernel: the backend runs in the server namespace, connections come from the attacker one. */
 
@@ -25,7 +26,7 @@ const [B1, B2] = ATTACKERS_V6;
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 describe.each<NftTransport>(['libnftables', 'nft-binary'])('nftables backend via %s (real kernel, netns)', (transport) => {
-  const pair = new NetnsPair();
+  const scope = useNetnsScope();
   let srv: Agent;
   let atk: Agent;
 
@@ -37,7 +38,7 @@ describe.each<NftTransport>(['libnftables', 'nft-binary'])('nftables backend via
   const ips = async (jail?: string): Promise<string[]> => (await list(jail)).map((e) => e.ip).sort();
 
   beforeAll(async () => {
-    await pair.create();
+    const pair = await createFirewallPair(scope);
     srv = Agent.start(pair.server);
     atk = Agent.start(pair.attacker);
     await srv.call('backend.create', { table: TABLE, transport });
@@ -53,12 +54,9 @@ describe.each<NftTransport>(['libnftables', 'nft-binary'])('nftables backend via
   });
 
   afterAll(async () => {
-    try {
-      await srv?.stop();
-      await atk?.stop();
-    } finally {
-      await pair.destroy();
-    }
+    // The scope then deletes both namespaces, whatever happened here.
+    await srv?.stop();
+    await atk?.stop();
   });
 
   it('uses the requested transport and connects before any ban', async () => {
@@ -97,12 +95,14 @@ describe.each<NftTransport>(['libnftables', 'nft-binary'])('nftables backend via
   });
 
   it('reject: tcp gets a reset (refused), udp an ICMP port-unreachable, unlisted ports are open', async () => {
-    await srv.call('ban', { entries: [{ jail: WEB.jail, ip: A2, timeoutSec: 600 }] });
-    expect(await tcp(80, A2)).toBe('refused');
-    expect(await udp(53, A2)).toBe('refused');
-    expect(await tcp(8080, A2)).toBe('connected');
+    await srv.call('ban', { entries: [{ jail: WEB.jail, ip: A2, timeoutSec: 600 }, { jail: WEB.jail, ip: B2, timeoutSec: 600 }] });
+    for (const from of [A2, B2]) {
+      expect(await tcp(80, from)).toBe('refused');
+      expect(await udp(53, from)).toBe('refused');
+      expect(await tcp(8080, from)).toBe('connected');
+    }
     expect(await udp(53, A3)).toBe('reply');
-    expect(await ips(WEB.jail)).toEqual([A2]);
+    expect(await ips(WEB.jail)).toEqual([A2, B2].sort());
   });
 
   it('allports: every port and protocol is dropped', async () => {
@@ -150,13 +150,18 @@ describe.each<NftTransport>(['libnftables', 'nft-binary'])('nftables backend via
     expect((await list('sshd')).find((e) => e.ip === A4)?.expiresSec).toBeGreaterThan(95);
   });
 
-  it('setup again keeps the elements; a jail that is gone loses its sets, the others keep theirs', async () => {
+  it('a restarted backend (new context, no memory) lists the kernel state; setup again keeps the elements', async () => {
     const before = await list();
     expect(before.length).toBeGreaterThan(0);
+    await srv.call('backend.create', { table: TABLE, transport });
+    expect((await list()).map((e) => e.ip).sort()).toEqual(before.map((e) => e.ip).sort());
+    await expect(srv.call('ban', { entries: [{ jail: 'sshd', ip: A6, timeoutSec: 5 }] })).rejects.toMatchObject({ code: 'PC_JAIL_UNKNOWN' });
     await srv.call('setup', { jails: JAILS });
     expect((await list()).map((e) => e.ip).sort()).toEqual(before.map((e) => e.ip).sort());
     expect(await tcp(22, A1)).toBe('timeout');
+  });
 
+  it('setup without a jail removes its sets; the other jails keep their elements', async () => {
     await srv.call('ban', { entries: [{ jail: WEB.jail, ip: A5, timeoutSec: 600 }] });
     await srv.call('setup', { jails: [SSHD, RECIDIVE] });
     expect(await ips(WEB.jail)).toEqual([]);

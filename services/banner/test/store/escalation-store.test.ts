@@ -144,6 +144,37 @@ describe('ban store: escalation', () => {
     expect((await store.ban('sshd', ip, { bantime: 90, origin: 'cli', reason: 'r' })).ban.bantime).toBe(90);
   });
 
+  it("counts a known offender's failure several times, as fail2ban's testObserver shows", async () => {
+    // fail2ban tests/databasetestcase testObserver: bantime 10, maxretry 3, an address banned 4 times
+    // before: one failure bans it (min(2^4/2 + 1, 3) = 3 failures), for 10 * 2^4 = 160 s, ban count 5
+    const { store, clock } = setup();
+    const ip = '192.0.2.1';
+    for (let i = 0; i < 4; i++) {
+      await store.ban('sshd', ip, { bantime: 10, origin: 'cli', reason: 'earlier' });
+      await store.unban('sshd', ip, { origin: 'cli' });
+    }
+    clock.advance(1000);
+    const escalation = createEscalationPolicy(jailConfig('sshd', { 'bantime.increment': 'true' }, { bantime: 10 }));
+    const r = await store.recordFailure(failure(clock, { ip, bantime: 10, escalation }));
+    expect(r.failures).toBe(3);
+    expect(r.ban).toMatchObject({ bantime: 160, banCount: 5, failures: 3 });
+
+    // one previous ban: each failure counts 2 (2^1/2 + 1); a failure logged before that ban counts 1
+    const ip2 = '192.0.2.2';
+    await store.ban('sshd', ip2, { bantime: 10, origin: 'cli', reason: 'earlier' });
+    await store.unban('sshd', ip2, { origin: 'cli' });
+    const old = await store.recordFailure(failure(clock, { ip: ip2, at: clock.now() - 5000, maxretry: 5, escalation }));
+    clock.advance(1000);
+    const fresh = await store.recordFailure(failure(clock, { ip: ip2, maxretry: 5, escalation }));
+    expect([old.failures, fresh.failures]).toEqual([1, 3]);
+    // without bantime.increment every failure counts once
+    const ip3 = '192.0.2.3';
+    await store.ban('sshd', ip3, { bantime: 10, origin: 'cli', reason: 'earlier' });
+    await store.unban('sshd', ip3, { origin: 'cli' });
+    clock.advance(1000);
+    expect((await store.recordFailure(failure(clock, { ip: ip3, maxretry: 5, escalation: createEscalationPolicy(jailConfig('sshd')) }))).failures).toBe(1);
+  });
+
   it('keeps offence history for the jail-specific lifetime', async () => {
     const clock = new ManualClock(Date.now());
     const prefix = `t-${randomUUID().slice(0, 8)}:`;

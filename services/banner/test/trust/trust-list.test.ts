@@ -184,3 +184,24 @@ describe('trust list: ignoreself', () => {
     expect(t.isTrusted('127.0.0.1')).toBe(true);
   });
 });
+
+describe('trust list: ignorecommand and the dynamic list', () => {
+  it('check() runs the ignorecommand only for addresses the lists do not trust, and reports its errors', async () => {
+    const errors: PortcullisError[] = [];
+    // trusts 198.51.100.0/24 by its own logic; exits 2 (an error) for 203.0.113.66
+    const list = await trust(['192.0.2.0/24'], {
+      ignorecommand: `case <ip> in 198.51.100.*) exit 0;; 203.0.113.66) exit 2;; *) exit 1;; esac`,
+      onError: (e) => errors.push(e),
+      dynamic: { isTrusted: (ip) => ip === '2001:db8::9' },
+    });
+    expect(await list.check('192.0.2.5')).toEqual({ trusted: true, by: 'ignoreip' });
+    expect(await list.check('2001:db8::9')).toEqual({ trusted: true, by: 'dynamic' });
+    expect(await list.check('198.51.100.4')).toEqual({ trusted: true, by: 'ignorecommand' });
+    expect(await list.check('203.0.113.1')).toEqual({ trusted: false });
+    expect(await list.check('203.0.113.66')).toEqual({ trusted: false });
+    expect(errors.map((e) => e.message)).toEqual([expect.stringMatching(/exited with 2/)]);
+    // the synchronous check covers ignoreip and the dynamic list, never runs a process
+    expect([list.isTrusted('2001:db8::9'), list.isTrusted('198.51.100.4')]).toEqual([true, false]);
+    expect(await codeOf(list.check('198.51.100.4; reboot'))).toBe('PC_ADDRESS_INVALID');
+  });
+});

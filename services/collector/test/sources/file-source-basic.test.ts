@@ -158,4 +158,17 @@ describe('file source: reading', () => {
     await sleep(100);
     expect(sink.texts()).toEqual(['complete', 'fresh', 'no-newline-ever']);
   });
+
+  it('with inotify off (backend = polling) lines still arrive, by the poll', async () => {
+    const log = join(dir, 'polled.log');
+    await writeFile(log, '');
+    const sink = new RecordingSink();
+    running = await startSource(dir, sink.sink, { patterns: [{ glob: log, jails: ['p'], fromStart: false }], useInotify: false, pollIntervalMs: 1000 });
+    await sleep(1100); // just after a poll: the next one is ~900 ms away
+    await appendFile(log, 'polled-1\n');
+    await sleep(100);
+    expect(sink.lineCount()).toBe(0); // no inotify wake-up
+    await sink.waitForLines(1, 3000);
+    expect(sink.texts()).toEqual(['polled-1']);
+  });
 });

@@ -4,7 +4,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { makeTempDir, readStdoutLine, sleep, spawnFixture, waitFor } from './helpers.js';
-import { lineText } from './log-writer.js';
+import { lineText, shiftGenerations } from './log-writer.js';
 
 /**
  * The collector is killed with SIGKILL four times while a writer appends and the log is rotated
@@ -73,6 +73,7 @@ describe('file source: kill -9', () => {
       let fd = openSync(logPath, 'a');
       while (written < total) {
         if (rotateAt.has(written)) {
+          shiftGenerations(logPath, 3);
           renameSync(logPath, `${logPath}.1`);
           closeSync(fd);
           fd = openSync(logPath, 'a');

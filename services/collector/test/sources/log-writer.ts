@@ -58,6 +58,6 @@ export async function runWriter(o: WriterOptions): Promise<{ late: number[] }> {
   return { late };
 }
 
-function shiftGenerations(path: string, keep: number): void {
+export function shiftGenerations(path: string, keep: number): void {
   for (let i = keep - 1; i >= 1; i--) if (existsSync(`${path}.${i}`)) renameSync(`${path}.${i}`, `${path}.${i + 1}`);
 }

@@ -1,4 +1,4 @@
-import { extractGroups } from '../filter/translate.js';
+import { isAscii, RegexRunner } from '../filter/runner.js';
 import { fieldsToEpochMs } from './strptime.js';
 import type { DateTemplate } from './templates.js';
 
@@ -6,6 +6,10 @@ import type { DateTemplate } from './templates.js';
  * Finds the date in a line. The template that matched last for a source is tried first, so a
  * steady log pays for one template per line; only a miss searches the whole list (in fail2ban's
  * order, line-start anchored templates first; the first match wins).
+ *
+ * A template's answer depends only on the characters its run looked at, so it is remembered keyed
+ * by that prefix of the line: lines of the same second share "Mar  1 10:00:00 h" and skip the
+ * regex and the date arithmetic altogether.
  */
 export interface DateHit {
   /** UTF-16 offsets of the date text in the line (cut out before failregex runs). */
@@ -20,28 +24,73 @@ export interface DetectorOptions {
   defaultOffset?: number;
   /** How many sources to remember a template for (the oldest is forgotten first). */
   maxSources?: number;
+  /** Shared with the filter that owns the detector (saves buffers); a private one otherwise. */
+  runner?: RegexRunner;
+}
+
+/** Remembered answer of one template for one line prefix. */
+interface PrefixEntry {
+  /** null: the template does not match lines with this prefix. */
+  hit: { start: number; end: number; fields: Record<string, string> } | null;
+  now: number;
+  time: number | undefined;
+}
+
+const PREFIX_CACHE_MAX = 2048;
+
+class PrefixCache {
+  /** Prefix length -> prefix -> entry. A handful of lengths per template in practice. */
+  private readonly byLength = new Map<number, Map<string, PrefixEntry>>();
+  private size = 0;
+
+  lookup(line: string): PrefixEntry | undefined {
+    for (const [len, m] of this.byLength) {
+      if (line.length < len) continue;
+      const e = m.get(line.length === len ? line : line.slice(0, len));
+      if (e) return e;
+    }
+    return undefined;
+  }
+
+  store(prefix: string, e: PrefixEntry): void {
+    if (this.size >= PREFIX_CACHE_MAX) {
+      this.byLength.clear();
+      this.size = 0;
+    }
+    let m = this.byLength.get(prefix.length);
+    if (!m) {
+      m = new Map();
+      this.byLength.set(prefix.length, m);
+    }
+    m.set(prefix, e);
+    this.size++;
+  }
 }
 
 export class DateDetector {
   private readonly lastTemplate = new Map<string, number>();
   private readonly maxSources: number;
+  private readonly runner: RegexRunner;
+  private readonly prefixes: PrefixCache[];
 
   constructor(
     readonly templates: readonly DateTemplate[],
     private readonly opts: DetectorOptions = {},
   ) {
     this.maxSources = opts.maxSources ?? 4096;
+    this.runner = opts.runner ?? new RegexRunner();
+    this.prefixes = templates.map(() => new PrefixCache());
   }
 
-  detect(line: string, now: number, source: string): DateHit | undefined {
+  detect(line: string, now: number, source: string, ascii = isAscii(line)): DateHit | undefined {
     const cached = this.lastTemplate.get(source);
     if (cached !== undefined) {
-      const hit = this.tryTemplate(cached, line, now);
+      const hit = this.tryTemplate(cached, line, now, ascii);
       if (hit) return hit;
     }
     for (let i = 0; i < this.templates.length; i++) {
       if (i === cached) continue;
-      const hit = this.tryTemplate(i, line, now);
+      const hit = this.tryTemplate(i, line, now, ascii);
       if (hit) {
         this.remember(source, i);
         return hit;
@@ -59,20 +108,32 @@ export class DateDetector {
     this.lastTemplate.set(source, i);
   }
 
-  private tryTemplate(i: number, line: string, now: number): DateHit | undefined {
+  private tryTemplate(i: number, line: string, now: number, ascii: boolean): DateHit | undefined {
     const t = this.templates[i] as DateTemplate;
-    const m = t.regex.re2.exec(line);
-    if (!m) return undefined;
-    let span: [number, number] | undefined;
-    const idx = m.indices?.groups;
-    for (const g of t.regex.groups) {
-      if (g.name !== '1') continue;
-      const s = idx?.[g.re2];
-      if (s) span = [s[0], s[1]];
+    const cache = this.prefixes[i] as PrefixCache;
+    const known = cache.lookup(line);
+    if (known) {
+      if (!known.hit) return undefined;
+      if (known.now !== now) {
+        known.time = this.toTime(t, line.slice(known.hit.start, known.hit.end), known.hit.fields, now);
+        known.now = now;
+      }
+      return { start: known.hit.start, end: known.hit.end, time: known.time };
     }
-    if (!span) return undefined;
+    const spans: Record<string, [number, number]> = {};
+    const m = this.runner.exec(t.regex, line, 0, line.length, false, ascii, spans);
+    // The engine reports how far it looked; past the end of the line the answer is not a prefix's.
+    const maxRead = this.runner.lastFast ? this.runner.lastMaxRead : line.length;
+    const cacheable = maxRead < line.length;
+    const span = m ? spans['1'] : undefined;
+    if (!m || !span) {
+      if (cacheable) cache.store(line.slice(0, maxRead + 1), { hit: null, now, time: undefined });
+      return undefined;
+    }
     const text = line.slice(span[0], span[1]);
-    return { start: span[0], end: span[1], time: this.toTime(t, text, extractGroups(t.regex, m), now) };
+    const time = this.toTime(t, text, m.groups, now);
+    if (cacheable) cache.store(line.slice(0, maxRead + 1), { hit: { start: span[0], end: span[1], fields: m.groups }, now, time });
+    return { start: span[0], end: span[1], time };
   }
 
   private toTime(t: DateTemplate, text: string, fields: Record<string, string>, now: number): number | undefined {

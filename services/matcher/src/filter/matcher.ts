@@ -1,11 +1,20 @@
 import type { DateDetector } from '../dates/detector.js';
+import { matchedLineSplit } from './line-buffer.js';
+import type { SessionFail } from './mlfid.js';
+import { mergeFailure, MlfidCache } from './mlfid.js';
+import { Prefilter } from './prefilter.js';
+import { isAscii, RegexRunner } from './runner.js';
 import type { TranslatedRegex } from './translate.js';
-import { extractGroups } from './translate.js';
 
 /**
- * One compiled filter applied to one line, in fail2ban's order: the date is found and cut out,
- * `prefregex` must match and its <F-CONTENT> becomes the text, the first matching failregex wins,
- * and an ignoreregex match vetoes it. Everything runs on RE2 (linear time in the line length).
+ * One compiled filter applied line by line, in fail2ban's order (Filter.findFailure): the date is
+ * found and cut out, `prefregex` must match and its <F-CONTENT> becomes the text, the first
+ * matching failregex wins, and an ignoreregex match vetoes it. With `maxlines` > 1 the last lines
+ * of a source are searched together; with <F-MLFID> lines of one session are merged (mlfid.ts).
+ * That state is kept per source (MatchContext.source), so one filter serves many logs.
+ *
+ * Patterns run on the in-process engine for ASCII text and on RE2 otherwise (runner.ts); lines
+ * no pattern can match are dropped after one literal scan (prefilter.ts).
  */
 export type MatchResult =
   | { kind: 'failure'; id: string; time: number; user?: string; fields: Record<string, string> }
@@ -15,6 +24,7 @@ export type MatchResult =
 
 export interface MatchContext {
   now: number;
+  /** Identifies the log (host and origin): date template, line buffer and sessions are per source. */
   source: string;
 }
 
@@ -24,6 +34,9 @@ export interface MatchContext {
  * no log format puts its failure details beyond the first 16 KiB.
  */
 export const MAX_LINE_LENGTH = 16 * 1024;
+
+/** Sources whose state (line buffer, sessions) is kept; the least recently used is dropped. */
+export const MAX_SOURCES = 4096;
 
 export interface FilterStats {
   lines: number;
@@ -43,8 +56,12 @@ export interface CompiledFilterParts {
   logtimezone: string | undefined;
   /** Files the definition was read from, in order. */
   files: readonly string[];
+  /** Shared with the date detector; a new one otherwise. */
+  runner?: RegexRunner;
 }
 
+const NOMATCH: MatchResult = Object.freeze({ kind: 'nomatch' });
+const IGNORED: MatchResult = Object.freeze({ kind: 'ignored' });
 const WORD_CHAR = /[\p{L}\p{N}]/u;
 
 /** Whether the line has a letter or digit outside ASCII (where ASCII \b and Unicode \b differ). */
@@ -53,6 +70,12 @@ function hasNonAsciiWord(line: string): boolean {
     if (line.charCodeAt(i) > 0x7f && WORD_CHAR.test(String.fromCodePoint(line.codePointAt(i) as number))) return true;
   }
   return false;
+}
+
+interface SourceState {
+  /** Date-stripped lines not yet consumed by a match (maxlines > 1). */
+  buffer: string[];
+  sessions: MlfidCache;
 }
 
 export class CompiledFilter implements CompiledFilterParts {
@@ -67,8 +90,11 @@ export class CompiledFilter implements CompiledFilterParts {
   readonly logtimezone: string | undefined;
   readonly files: readonly string[];
   readonly stats: FilterStats = { lines: 0, truncated: 0, failures: 0 };
+  readonly runner: RegexRunner;
   private readonly earlyIgnore: boolean;
   private readonly asciiBoundary: boolean;
+  private readonly prefilter: Prefilter | undefined;
+  private readonly sources = new Map<string, SourceState>();
 
   constructor(parts: CompiledFilterParts) {
     this.name = parts.name;
@@ -81,9 +107,16 @@ export class CompiledFilter implements CompiledFilterParts {
     this.datepattern = parts.datepattern;
     this.logtimezone = parts.logtimezone;
     this.files = parts.files;
+    this.runner = parts.runner ?? new RegexRunner();
     // fail2ban checks ignoreregex on the whole line first only when there are few of them.
     this.earlyIgnore = this.ignoreregex.length > 0 && this.ignoreregex.length < this.failregex.length - 2;
     this.asciiBoundary = [...this.failregex, ...this.ignoreregex, ...(this.prefregex ? [this.prefregex] : [])].some((r) => r.asciiBoundary);
+    this.prefilter = this.maxlines > 1 ? undefined : Prefilter.build(this.prefregex, this.failregex, this.ignoreregex, this.earlyIgnore);
+  }
+
+  /** Sources with buffered lines or open sessions (for tests and memory checks). */
+  get trackedSources(): number {
+    return this.sources.size;
   }
 
   match(rawLine: string, ctx: MatchContext): MatchResult {
@@ -94,50 +127,128 @@ export class CompiledFilter implements CompiledFilterParts {
       this.stats.truncated++;
     }
     line = stripEol(line);
-    if (this.asciiBoundary && hasNonAsciiWord(line)) {
+    const ascii = isAscii(line);
+    if (this.asciiBoundary && !ascii && hasNonAsciiWord(line)) {
       return { kind: 'error', reason: 'a pattern of this filter uses \\b next to text the translation can only judge for ASCII, and the line has non-ASCII letters' };
     }
     let time = ctx.now;
     let text = line;
     if (this.dates) {
-      const hit = this.dates.detect(line, ctx.now, ctx.source);
+      const hit = this.dates.detect(line, ctx.now, ctx.source, ascii);
       if (hit) {
-        text = line.slice(0, hit.start) + line.slice(hit.end);
+        text = hit.start === 0 ? line.slice(hit.end) : line.slice(0, hit.start) + line.slice(hit.end);
         if (hit.time !== undefined) time = hit.time;
       }
     }
-    const whole = `${text}\n`;
-    if (this.earlyIgnore && this.anyMatch(this.ignoreregex, whole)) return { kind: 'ignored' };
-    let buf = whole;
-    let pre: Record<string, string> = {};
-    if (this.prefregex) {
-      const m = this.prefregex.re2.exec(whole);
-      if (!m) return { kind: 'nomatch' };
-      pre = extractGroups(this.prefregex, m);
-      const content = pre['content'];
-      delete pre['content'];
-      if (content) buf = `${content}\n`;
-    }
-    for (const fr of this.failregex) {
-      const m = fr.re2.exec(buf);
-      if (!m) continue;
-      if (!this.earlyIgnore && this.anyMatch(this.ignoreregex, buf)) return { kind: 'ignored' };
-      const fields = { ...pre, ...extractGroups(fr, m) };
-      mergeAlternates(fields);
-      // F-NOFAIL / F-MLFGAINED mark lines that identify a client but are no failure.
-      if (fields['nofail'] || fields['mlfgained']) return { kind: 'nomatch' };
-      const id = fields['ip4'] ?? fields['ip6'] ?? fields['dns'] ?? fields['fid'];
-      if (id === undefined) return { kind: 'error', reason: `failregex ${JSON.stringify(fr.original)} matched but has no host or failure-id group` };
-      this.stats.failures++;
-      const user = fields['user'];
-      return user === undefined ? { kind: 'failure', id, time, fields } : { kind: 'failure', id, time, user, fields };
-    }
-    return { kind: 'nomatch' };
+    if (this.maxlines > 1) return this.matchBuffer(text, time, ctx);
+    const pf = this.prefilter;
+    if (pf && !pf.any(text)) return NOMATCH;
+    if (pf && !pf.anyFailCandidate(text) && !(this.earlyIgnore && pf.anyIgnoreCandidate(text))) return NOMATCH;
+    return this.matchLines([text], text, ascii, time, ctx, undefined);
   }
 
-  private anyMatch(list: readonly TranslatedRegex[], text: string): boolean {
-    for (const r of list) if (r.re2.test(text)) return true;
+  /** fail2ban's line buffer: the last `maxlines` lines not yet part of a match, searched together. */
+  private matchBuffer(text: string, time: number, ctx: MatchContext): MatchResult {
+    const st = this.state(ctx.source);
+    st.buffer.push(text);
+    if (st.buffer.length > this.maxlines) st.buffer.splice(0, st.buffer.length - this.maxlines);
+    const org = st.buffer.slice();
+    const buf = org.join('\n');
+    return this.matchLines(org, buf, isAscii(buf), time, ctx, st);
+  }
+
+  /**
+   * Filter.findFailure on `buf` (the lines of `org` joined; a newline is appended as fail2ban
+   * does). `st` is given in multi-line mode, whose buffer this updates.
+   */
+  private matchLines(org: readonly string[], buf: string, ascii: boolean, time: number, ctx: MatchContext, st: SourceState | undefined): MatchResult {
+    const runner = this.runner;
+    if (this.earlyIgnore && this.anyIgnore(buf, ascii)) return IGNORED;
+    let pre: Record<string, string> | undefined;
+    let subject = buf;
+    if (this.prefregex) {
+      const m = runner.exec(this.prefregex, buf, 0, buf.length, true, ascii);
+      if (!m) return NOMATCH;
+      pre = m.groups;
+      const content = pre['content'];
+      delete pre['content'];
+      if (content) {
+        subject = content;
+        if (st) st.buffer = [content];
+      }
+    }
+    const pf = this.prefilter;
+    for (let i = 0; i < this.failregex.length; i++) {
+      if (pf && !pf.failCandidate(i, buf)) continue;
+      const fr = this.failregex[i] as TranslatedRegex;
+      const m = runner.exec(fr, subject, 0, subject.length, true, ascii);
+      if (!m) continue;
+      let unmatched: string[] | undefined;
+      let matchedText = subject;
+      if (st) {
+        const split = matchedLineSplit(org, `${subject}\n`, m.start, m.end, skippedLines(m.groups));
+        unmatched = split.unmatched;
+        matchedText = split.matched.join('\n');
+      }
+      if (this.ignoreregex.length > 0 && this.anyIgnore(matchedText, ascii)) {
+        if (st && unmatched) st.buffer = unmatched;
+        return IGNORED;
+      }
+      if (st && unmatched) st.buffer = unmatched;
+      const fields = pre ? { ...pre, ...m.groups } : m.groups;
+      mergeAlternates(fields);
+      return this.toResult(fr, fields, time, ctx);
+    }
+    return NOMATCH;
+  }
+
+  private toResult(fr: TranslatedRegex, groups: Record<string, string>, time: number, ctx: MatchContext): MatchResult {
+    let fields = groups;
+    const mlfid = fields['mlfid'];
+    let session: SessionFail | undefined;
+    if (mlfid !== undefined) {
+      session = mergeFailure(this.state(ctx.source).sessions, mlfid, fields, ctx.now);
+      fields = session.fields;
+      if (fields['nofail']) return NOMATCH;
+    } else if (fields['nofail'] || fields['mlfgained']) {
+      // F-NOFAIL / F-MLFGAINED mark lines that identify a client but are no failure.
+      return NOMATCH;
+    }
+    const id = fields['ip4'] ?? fields['ip6'] ?? fields['dns'] ?? fields['fid'];
+    if (id === undefined) {
+      // A session's failure before its address is known: it makes the session's next line count.
+      if (session) {
+        session.pending = true;
+        return NOMATCH;
+      }
+      return { kind: 'error', reason: `failregex ${JSON.stringify(fr.original)} matched but has no host or failure-id group` };
+    }
+    this.stats.failures++;
+    const out = { ...fields };
+    const user = out['user'];
+    return user === undefined ? { kind: 'failure', id, time, fields: out } : { kind: 'failure', id, time, user, fields: out };
+  }
+
+  private anyIgnore(text: string, ascii: boolean): boolean {
+    for (const r of this.ignoreregex) if (this.runner.exec(r, text, 0, text.length, true, ascii)) return true;
     return false;
+  }
+
+  private state(source: string): SourceState {
+    let st = this.sources.get(source);
+    if (st) {
+      // Most recently used last, so the first key is the one to drop.
+      this.sources.delete(source);
+      this.sources.set(source, st);
+      return st;
+    }
+    if (this.sources.size >= MAX_SOURCES) {
+      const oldest = this.sources.keys().next().value;
+      if (oldest !== undefined) this.sources.delete(oldest);
+    }
+    st = { buffer: [], sessions: new MlfidCache() };
+    this.sources.set(source, st);
+    return st;
   }
 }
 
@@ -147,8 +258,33 @@ function stripEol(s: string): string {
   return end === s.length ? s : s.slice(0, end);
 }
 
+/** <SKIPLINES> groups skiplines0, skiplines1, ... in order, as fail2ban's getSkippedLines. */
+function skippedLines(groups: Record<string, string>): string[] {
+  let text = '';
+  for (let n = 0; `skiplines${n}` in groups || n === 0; n++) {
+    const v = groups[`skiplines${n}`];
+    if (v === undefined) {
+      if (n > 0) break;
+      continue;
+    }
+    text += v;
+  }
+  if (text === '') return [];
+  const lines = text.split(/\r\n|[\n\r\v\f\x1c-\x1e\x85\u2028\u2029]/);
+  if (lines[lines.length - 1] === '') lines.pop();
+  return lines;
+}
+
 /** fail2ban's alt_ groups: `alt_user` (or `alt_user_2`) fills `user` when that is empty. */
 function mergeAlternates(fields: Record<string, string>): void {
+  let any = false;
+  for (const k in fields) {
+    if (k.startsWith('alt_')) {
+      any = true;
+      break;
+    }
+  }
+  if (!any) return;
   for (const k of Object.keys(fields).sort()) {
     const m = /^alt_(.*?)(?:_\d+)?$/.exec(k);
     if (!m) continue;

@@ -1,7 +1,10 @@
 import RE2 from 're2';
 import type { UnicodeTables } from './regex/charset.js';
 import { removeConditionals } from './regex/conditional.js';
+import type { Program } from './regex/backtrack.js';
+import { compileProgram, NotCompilable } from './regex/backtrack.js';
 import { emitRe2, UnsupportedConstruct } from './regex/emit-re2.js';
+import { requiredLiterals } from './regex/literals.js';
 import { eliminateLookarounds } from './regex/lookaround.js';
 import { parsePythonRegex, RegexSyntaxError } from './regex/parse-python.js';
 import { globalToLocalFlags, resolveTags } from './tags.js';
@@ -22,6 +25,16 @@ export interface TranslatedRegex {
   /** Contains an ASCII-only \b: exact only on lines whose word characters are ASCII. */
   asciiBoundary: boolean;
   skipLines: number;
+  /**
+   * The same pattern for the in-process engine (ASCII text only, see regex/backtrack.ts); its
+   * capture k (slots 2k, 2k+1) is `groups[k - 1]`. Undefined when only RE2 can run it.
+   */
+  program: Program | undefined;
+  /**
+   * Necessary condition for a match: every clause has a string the subject contains (a clause is
+   * any-of). Empty: nothing is known. Strings never contain a newline.
+   */
+  literals: readonly (readonly string[])[];
 }
 
 export class TranslateError extends Error {
@@ -45,6 +58,8 @@ export interface TranslateOptions {
   tags?: boolean;
   /** Compile with match indices (the 'd' flag), for callers that need group positions. */
   indices?: boolean;
+  /** Python's re.MULTILINE from the start (fail2ban's failregex when maxlines > 1). */
+  multiline?: boolean;
 }
 
 export function translatePattern(pattern: string, opts: TranslateOptions): TranslatedRegex {
@@ -52,13 +67,14 @@ export function translatePattern(pattern: string, opts: TranslateOptions): Trans
   if (tagged.pattern.trim() === '') throw new TranslateError('empty pattern', 'empty pattern');
   const py = globalToLocalFlags(tagged.pattern);
   let emitted;
+  let plain;
   try {
-    const parsed = parsePythonRegex(py);
+    const parsed = parsePythonRegex(py, { multiline: opts.multiline === true });
     let maxId = parsed.maxId;
     const nextId = (): number => ++maxId;
     const noCond = removeConditionals(parsed.root, { next: nextId });
     const budget = { left: opts.budget ?? 200_000 };
-    const plain = eliminateLookarounds(noCond, { tables: opts.tables, nextId, budget });
+    plain = eliminateLookarounds(noCond, { tables: opts.tables, nextId, budget });
     emitted = emitRe2(plain, opts.tables, new Set(opts.keepNumbered ?? []));
   } catch (e) {
     if (e instanceof RegexSyntaxError) throw new TranslateError(`invalid pattern: ${e.message}`, e.construct, { cause: e });
@@ -73,6 +89,12 @@ export function translatePattern(pattern: string, opts: TranslateOptions): Trans
     throw new TranslateError(`RE2 rejected the rewritten pattern: ${(e as Error).message}`, 'RE2 compile', { cause: e });
   }
   const names = [...new Set(emitted.groups.map((g) => g.name))];
+  let program: Program | undefined;
+  try {
+    program = compileProgram(plain, opts.tables, emitted.groups.map((g) => Number(g.re2.slice(1))));
+  } catch (e) {
+    if (!(e instanceof NotCompilable)) throw e;
+  }
   return {
     original: pattern,
     source: emitted.source,
@@ -81,6 +103,8 @@ export function translatePattern(pattern: string, opts: TranslateOptions): Trans
     names,
     asciiBoundary: emitted.asciiBoundary,
     skipLines: tagged.skipLines,
+    program,
+    literals: requiredLiterals(plain, opts.tables),
   };
 }
 

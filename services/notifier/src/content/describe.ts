@@ -25,14 +25,14 @@ export function describe(n: Notification): Doc {
 function describeDecision(d: BanDecisionV1, reverseDns: string | null | undefined, footer: string): Doc {
   const jail = headerSafe(d.jail, 40);
   const where = d.seenOn ?? d.decidedBy;
-  const rows: [string, string][] = [
-    ['Address', d.ip],
-    ['Reverse DNS', reverseDns === undefined ? 'not looked up' : reverseDns === null ? 'none (no name, or no answer in time)' : visibleLine(reverseDns, 255)],
+  const rows: [string, string][] = [['Address', d.ip]];
+  if (reverseDns !== undefined) rows.push(['Reverse DNS', reverseDns === null ? 'none (no name, or no answer in time)' : visibleLine(reverseDns, 255)]);
+  rows.push(
     ['Jail', visibleLine(d.jail, 128)],
     ['Seen on', visibleLine(where, 128)],
     ['Decided by', visibleLine(d.decidedBy, 128)],
     ['Time', formatTime(d.at)],
-  ];
+  );
   if (d.kind === 'ban') {
     if (d.bantime !== undefined) rows.push(['Ban time', d.bantime < 0 ? 'permanent' : `${formatBantime(d.bantime)} (${d.bantime} s)`]);
     rows.push(['Banned until', d.until === null ? 'permanent' : d.until === undefined ? 'unknown' : formatTime(d.until)]);

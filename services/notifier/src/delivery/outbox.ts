@@ -29,8 +29,12 @@ export interface OutboxDeps {
 
 export interface OutboxStats {
   held: number;
+  /** Notifications the receiver accepted. */
   sent: number;
+  /** Send attempts that failed (each retried). */
   failures: number;
+  /** Redelivered messages found in the done-set: already notified, acked without sending again. */
+  duplicatesSkipped: number;
 }
 
 /**
@@ -49,7 +53,7 @@ export class Outbox {
   private sending: Promise<void> | undefined;
   private stopping = false;
   private readonly rdnsCache = new Map<string, string | null>();
-  readonly stats: OutboxStats = { held: 0, sent: 0, failures: 0 };
+  readonly stats: OutboxStats = { held: 0, sent: 0, failures: 0, duplicatesSkipped: 0 };
 
   constructor(private readonly deps: OutboxDeps) {
     this.limiter = new RateLimiter(deps.common.rateLimit);
@@ -69,6 +73,7 @@ export class Outbox {
       return;
     }
     if (done?.has(seq)) {
+      this.stats.duplicatesSkipped++;
       msg.ack();
       return;
     }

@@ -2,7 +2,7 @@ import { PortcullisError } from '@portcullis/shared';
 import { normalizeAddress } from '../addresses.js';
 import type { BanEntry, BannedAddress } from '../backend.js';
 import { jailSetName, parseJailSetName } from '../names.js';
-import { nft, type NftCommand, type NftElement, type NftObject } from '../nft/nft-json.js';
+import { nft, type NftCommand, type NftElement, type NftObject } from '@portcullis/shared';
 import { FAMILY } from './ruleset.js';
 
 /** Per set name: canonical address -> timeout seconds (null = permanent). Later entries win. */

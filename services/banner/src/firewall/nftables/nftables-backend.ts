@@ -1,8 +1,8 @@
 import { PortcullisError, type Logger } from '@portcullis/shared';
 import type { BanEntry, BannedAddress, FirewallBackend, FirewallBackendFactory, JailEnforcement } from '../backend.js';
 import { assertNftIdentifier, jailSetName } from '../names.js';
-import { createNftClient, type NftClient } from '../nft/nft-client.js';
-import { nft, type NftObject } from '../nft/nft-json.js';
+import { createNftClient, type NftClient } from '@portcullis/shared';
+import { nft, type NftObject } from '@portcullis/shared';
 import { groupBySet, readJailSets, writeCommands, type SetContents } from './elements.js';
 import { FAMILY, setupCommands } from './ruleset.js';
 import { SerialQueue } from './serial-queue.js';

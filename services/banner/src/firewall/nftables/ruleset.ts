@@ -1,6 +1,6 @@
 import type { JailEnforcement, L4Proto, PortSpec } from '../backend.js';
 import { jailSetName } from '../names.js';
-import { nft, type NftCommand, type NftStatement, type NftValue } from '../nft/nft-json.js';
+import { nft, type NftCommand, type NftStatement, type NftValue } from '@portcullis/shared';
 import { PORT_PROTOCOLS } from '../port-spec.js';
 
 export const FAMILY = 'inet';

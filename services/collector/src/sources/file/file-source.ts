@@ -13,6 +13,11 @@ export interface FileSourceOptions {
   log: Logger;
   /** How often every tailed file is stat'ed, whatever inotify says. Default 250 ms. */
   pollIntervalMs?: number;
+  /**
+   * Use inotify (fs.watch) for low latency; polling runs either way. false is fail2ban's
+   * `backend = polling`, for filesystems where inotify sees nothing (NFS, some FUSE). Default true.
+   */
+  useInotify?: boolean;
   /** How often globs are expanded again for new files. Default 1000 ms. */
   rescanIntervalMs?: number;
   /** Longer lines are cut to this many bytes. Default 64 KiB (the LogBatch contract's line limit). */
@@ -174,6 +179,6 @@ class FileSource implements LogSource {
     const dirs = new Set<string>();
     for (const p of this.#plans) dirs.add(p.base);
     for (const t of this.#tailers.values()) for (const d of t.watchDirs()) dirs.add(d);
-    await this.#watchers.sync(dirs);
+    if (this.#opts.useInotify !== false) await this.#watchers.sync(dirs);
   }
 }

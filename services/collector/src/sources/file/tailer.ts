@@ -197,7 +197,13 @@ export class PathTailer {
       return;
     }
     this.#deps.log.info({ path: this.path, file: pred }, 'file rotated twice in quick succession; reading the skipped generation first');
-    const reader = await FileReader.open(pred, { offset: 0 }, this.#deps.limits.maxLineBytes);
+    let reader: FileReader;
+    try {
+      reader = await FileReader.open(pred, { offset: 0 }, this.#deps.limits.maxLineBytes);
+    } catch (e) {
+      this.#deps.log.warn({ path: this.path, file: pred, err: describeError(e) }, 'the skipped generation could not be opened; its lines are lost');
+      return;
+    }
     this.#old.push({ reader, quietSince: performance.now() });
     this.#save();
     await this.#drain(reader, false);

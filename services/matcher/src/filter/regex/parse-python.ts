@@ -36,8 +36,15 @@ export interface ParsedRegex {
 
 const MAX_REPEAT = Number.POSITIVE_INFINITY;
 
-export function parsePythonRegex(pattern: string): ParsedRegex {
-  return new Parser(pattern).parse();
+export interface ParseOptions {
+  /** Start with re.MULTILINE (fail2ban compiles failregex so when maxlines > 1). */
+  multiline?: boolean;
+}
+
+export function parsePythonRegex(pattern: string, opts: ParseOptions = {}): ParsedRegex {
+  const p = new Parser(pattern);
+  if (opts.multiline) p.setMultiline();
+  return p.parse();
 }
 
 class Parser {
@@ -52,6 +59,10 @@ class Parser {
 
   constructor(private readonly src: string) {
     this.cps = [...src].map((c) => c.codePointAt(0) as number);
+  }
+
+  setMultiline(): void {
+    this.flags.m = true;
   }
 
   parse(): ParsedRegex {

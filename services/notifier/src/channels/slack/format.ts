@@ -59,11 +59,8 @@ function slackBlock(block: Block): SlackBlock {
 
 export function slackPayload(n: Notification): SlackPayload {
   const doc: Doc = describe(n);
-  const blocks: SlackBlock[] = [
-    { type: 'header', text: { type: 'plain_text', text: truncate(doc.subject, HEADER_MAX) } },
-    section(escapeSlack(doc.title)),
-    ...doc.blocks.map(slackBlock),
-  ].slice(0, MAX_BLOCKS - 1);
+  const header: SlackBlock = { type: 'header', text: { type: 'plain_text', text: truncate(doc.subject, HEADER_MAX) } };
+  const blocks: SlackBlock[] = [header, section(escapeSlack(doc.title)), ...doc.blocks.map(slackBlock)].slice(0, MAX_BLOCKS - 1);
   blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: escapeSlack(doc.footer) }] });
   return { text: escapeSlack(doc.subject), blocks };
 }

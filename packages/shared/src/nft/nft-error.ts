@@ -1,4 +1,4 @@
-import { PortcullisError } from '@portcullis/shared';
+import { PortcullisError } from '../errors.js';
 import { describeCommand, type NftDocument } from './nft-json.js';
 
 export type NftTransport = 'libnftables' | 'nft-binary';

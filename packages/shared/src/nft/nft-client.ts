@@ -1,6 +1,6 @@
-import { PortcullisError } from '@portcullis/shared';
+import { PortcullisError } from '../errors.js';
 import { execNft, execNftDocument, findNftBinary } from './exec-nft.js';
-import { loadLibnftables, LIBNFTABLES_SONAME, type NftRunResult } from './libnftables.js';
+import { loadLibnftables, LIBNFTABLES_SONAME, type LibnftablesContext, type NftRunResult } from './libnftables.js';
 import { nftFailure, type NftTransport } from './nft-error.js';
 import type { NftCommand, NftDocument, NftListTarget, NftObject } from './nft-json.js';
 
@@ -45,7 +45,7 @@ export async function createNftClient(opts: CreateNftClientOptions = {}): Promis
 
 /** In-process client. Calls are synchronous FFI calls on the event loop (50,000 elements take ~0.3 s). */
 export function openLibnftablesClient(libraryPath: string = LIBNFTABLES_SONAME): NftClient {
-  let ctx: ReturnType<ReturnType<typeof loadLibnftables>['newContext']>;
+  let ctx: LibnftablesContext;
   try {
     ctx = loadLibnftables(libraryPath).newContext();
   } catch (e) {

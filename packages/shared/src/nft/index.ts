@@ -1,0 +1,3 @@
+export * from './nft-client.js';
+export * from './nft-json.js';
+export { loadLibnftables } from './libnftables.js';
