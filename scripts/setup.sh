@@ -46,6 +46,17 @@ if $with_test && ! command -v fail2ban-regex >/dev/null 2>&1; then
   [ "${status:-0}" -eq 0 ] || { echo "setup: installing fail2ban failed" >&2; exit 1; }
 fi
 
+# The journald tests write a real journal file with systemd-journal-remote; it must match the
+# installed systemd exactly, or apt would upgrade systemd itself.
+if $with_test && ! [ -x /lib/systemd/systemd-journal-remote ] && command -v dpkg-query >/dev/null 2>&1; then
+  sd_version=$(dpkg-query -W -f='${Version}' systemd 2>/dev/null || true)
+  if [ -n "$sd_version" ]; then
+    echo "setup: installing systemd-journal-remote=$sd_version (journald tests)"
+    apt-get install -y -qq --no-install-recommends "systemd-journal-remote=$sd_version" >/dev/null 2>&1 \
+      || { apt-get update -qq && apt-get install -y -qq --no-install-recommends "systemd-journal-remote=$sd_version" >/dev/null; }
+  fi
+fi
+
 # The Debian packages start their own daemons on the standard ports; Portcullis starts its own
 # on free ports, so those are left as they are.
 

@@ -67,6 +67,14 @@ port     = ssh
 logpath  = ${authLog}
 maxretry = 3
 bantime  = 1h
+bantime.increment = true
+
+[recidive]
+enabled  = true
+filter   = recidive
+maxretry = 3
+findtime = 1d
+bantime  = 1w
 
 [sshd-fast]
 enabled  = true
@@ -138,6 +146,72 @@ describe('an SSH brute-forcer', () => {
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('PC_TRUSTED_ADDRESS');
     expect(await kernelSet('sshd')).not.toContain(TRUSTED);
+  });
+});
+
+describe('repeat offenders', () => {
+  it('get the next bantime, and a recidive ban on all ports after three bans anywhere', async () => {
+    // ATTACKER was banned once in sshd and once in sshd-fast above: this is its third ban.
+    for (let i = 0; i < 3; i++) appendFileSync(authLog, sshdFailure(ATTACKER, `again${i}`));
+    await waitFor(async () => (await kernelSet('sshd')).includes(ATTACKER), 20_000, () => 'second sshd ban missing');
+    await waitFor(async () => (await kernelSet('recidive')).includes(ATTACKER), 10_000, () => 'no recidive ban');
+    // recidive is all ports: 2222 (another jail's port) is closed too.
+    expect(await atk.canConnect(SERVER, 2222, 500)).toBe(false);
+
+    const audit = await stack.cli(['audit', '--ip', ATTACKER, '--kind', 'ban', '--json']);
+    expect(audit.code, audit.stderr).toBe(0);
+    const bans = JSON.parse(audit.stdout) as { jail: string; bantime: number; banCount: number; origin: string }[];
+    const sshdBans = bans.filter((b) => b.jail === 'sshd');
+    // bantime.increment: 1h, then 2h (fail2ban's default formula: bantime * 2^count).
+    expect(sshdBans.map((b) => b.bantime)).toEqual([7200, 3600]);
+    expect(sshdBans.map((b) => b.banCount)).toEqual([2, 1]);
+    expect(bans.find((b) => b.jail === 'recidive')).toMatchObject({ bantime: 604800 });
+
+    const r = await stack.cli(['unban', ATTACKER, '--by', 'e2e-admin']);
+    expect(r.code, r.stderr).toBe(0);
+    await waitFor(() => atk.canConnect(SERVER, 2222, 300), 10_000, () => 'still blocked after unban');
+    expect(await kernelSet('recidive')).not.toContain(ATTACKER);
+  });
+
+  it('are all in the audit log with origin and who', async () => {
+    const r = await stack.cli(['audit', '--ip', ATTACKER, '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const entries = JSON.parse(r.stdout) as { kind: string; jail: string; origin: string; by?: string; at: number }[];
+    const kinds = entries.map((e) => `${e.kind}:${e.jail}:${e.origin}`);
+    expect(kinds).toContain('ban:sshd:log');
+    expect(kinds).toContain('ban:sshd-fast:log');
+    expect(kinds).toContain('ban:recidive:log');
+    expect(kinds).toContain('unban:sshd:cli');
+    expect(entries.find((e) => e.kind === 'unban' && e.by === 'e2e-admin')).toBeDefined();
+    // Newest first.
+    const times = entries.map((e) => e.at);
+    expect([...times].sort((a, b) => b - a)).toEqual(times);
+    const text = await stack.cli(['audit', '--jail', 'recidive']);
+    expect(text.stdout).toContain(ATTACKER);
+  });
+});
+
+describe('move to trusted', () => {
+  it('unbans everywhere and never bans the address again', async () => {
+    const ip = '192.0.2.40';
+    for (let i = 0; i < 3; i++) appendFileSync(authLog, sshdFailure(ip));
+    await waitFor(async () => (await kernelSet('sshd')).includes(ip), 20_000, () => 'not banned');
+    const r = await stack.cli(['trust', ip, '--by', 'e2e-admin']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain(`sshd:${ip}`);
+    await waitFor(async () => !(await kernelSet('sshd')).includes(ip), 10_000, () => 'still in the kernel after trust');
+    const listed = await stack.cli(['trusted', '--json']);
+    expect((JSON.parse(listed.stdout) as { entry: string }[]).map((t) => t.entry)).toContain(ip);
+
+    const marker = '192.0.2.41';
+    for (let i = 0; i < 3; i++) appendFileSync(authLog, sshdFailure(ip));
+    for (let i = 0; i < 3; i++) appendFileSync(authLog, sshdFailure(marker));
+    await waitFor(async () => (await kernelSet('sshd')).includes(marker), 20_000, () => 'marker never banned');
+    expect(await kernelSet('sshd')).not.toContain(ip);
+    const refused = await stack.cli(['ban', 'sshd', ip]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('PC_TRUSTED_ADDRESS');
+    expect((await stack.cli(['untrust', ip])).code).toBe(0);
   });
 });
 

@@ -4,6 +4,7 @@ import { DEFAULT_CONFIG_DIR, DEFAULT_STATE_DIR, describeError } from '@portculli
 import { banCommand, unbanCommand } from './commands/ban.js';
 import { regexCommand } from './commands/regex.js';
 import { statusCommand } from './commands/status.js';
+import { auditCommand, trustCommand, trustedCommand, untrustCommand, type AuditOptions } from './commands/trust.js';
 import { upCommand } from './commands/up.js';
 import { EXIT, exitCodeFor } from './exit-codes.js';
 
@@ -59,11 +60,39 @@ withLocation(program.command('unban'))
   .option('--by <who>', 'recorded in the audit log as who asked')
   .action((words: string[], opts: { config: string; state: string; by?: string }) => run(() => unbanCommand(words, opts))());
 
+withLocation(program.command('trust'))
+  .description('move to trusted: unban an address or CIDR range in every jail on every host and never ban it again')
+  .argument('<entry>', 'IPv4/IPv6 address or CIDR range')
+  .option('--by <who>', 'recorded in the audit log as who asked')
+  .action((entry: string, opts: { config: string; state: string; by?: string }) => run(() => trustCommand(entry, opts))());
+
+withLocation(program.command('untrust'))
+  .description('remove an entry from the fleet-wide trusted list (ignoreip in the config is not affected)')
+  .argument('<entry>', 'the address or CIDR range as trusted')
+  .option('--by <who>', 'recorded in the audit log as who asked')
+  .action((entry: string, opts: { config: string; state: string; by?: string }) => run(() => untrustCommand(entry, opts))());
+
+withLocation(program.command('trusted'))
+  .description('list the fleet-wide trusted entries added with "portcullis trust"')
+  .option('--json', 'print JSON')
+  .action((opts: { config: string; state: string; json?: boolean }) => run(() => trustedCommand(opts))());
+
+withLocation(program.command('audit'))
+  .description('every ban, unban and trust change, newest first (when, jail, address, origin, who, reason)')
+  .option('--jail <jail>', 'only this jail')
+  .option('--ip <ip>', 'only this address')
+  .option('--origin <origin>', 'log, cli, api, external or flowmon')
+  .option('--kind <kind>', 'ban, extend, unban, trust or untrust')
+  .option('--since <when>', 'a duration back from now (1h, 2d) or an ISO time')
+  .option('--limit <n>', 'at most this many entries (default 100)')
+  .option('--json', 'print JSON')
+  .action((opts: AuditOptions) => run(() => auditCommand(opts))());
+
 withLocation(program.command('regex'))
   .description('test a filter against a log file or a line (the fail2ban-regex of Portcullis)')
   .argument('<log>', 'a log file path, or a log line')
-  .argument('<filter>', 'a filter file, a filter name, or a regex with <HOST>')
-  .argument('[ignoreregex]', 'an ignoreregex, or a file of them')
+  .argument('<filter>', 'a filter file, a filter name (name[k=v,...] allowed), or a regex with <HOST>')
+  .argument('[ignoreregex]', "an ignoreregex, or a file of them (added to the filter's own)")
   .option('--print-all-matched', 'print every matched line')
   .option('--print-all-missed', 'print every line that did not match')
   .option('--json', 'one JSON object per input line')

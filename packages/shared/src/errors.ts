@@ -18,6 +18,7 @@ export const ERROR_CODES = {
   PC_JAIL_UNKNOWN: 'The named jail does not exist or is not enabled.',
   PC_TRUSTED_ADDRESS: 'The address is trusted (ignoreip/ignoreself) and cannot be banned.',
   PC_NOT_BANNED: 'An unban named an address that is not banned.',
+  PC_NOT_TRUSTED: 'An untrust named an entry that is not in the fleet-wide trusted list.',
   PC_STACK_NOT_RUNNING: 'No running Portcullis stack was found for this state directory or URL.',
   PC_LOCAL_SERVER: 'A local nats-server or redis-server could not be started.',
   PC_TIMEOUT: 'An operation did not complete in time.',

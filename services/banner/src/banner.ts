@@ -11,7 +11,8 @@ import {
   type ServiceContext,
 } from '@portcullis/shared';
 import { createControlHandler, encodeReply } from './control.js';
-import { createDecider } from './decide.js';
+import { createDecider, createRecidiveFeeder } from './decide.js';
+import { historyTtls } from './escalation/index.js';
 import { createEnforcer } from './enforce.js';
 import { startExpirySweep } from './expiry.js';
 import type { FirewallBackend } from './firewall/backend.js';
@@ -20,6 +21,7 @@ import { builtinFirewallRegistry } from './firewall/registry.js';
 import { buildJailRuntimes } from './jail-runtime.js';
 import { publishDecision, publishDecisions } from './publish-decision.js';
 import { createBanStore } from './store/index.js';
+import { createDynamicTrust, createHostTrustRegistry } from './trust/index.js';
 
 export interface BannerDeps {
   redis: Redis;
@@ -34,15 +36,26 @@ export interface BannerDeps {
 export async function startBanner(ctx: ServiceContext, deps: BannerDeps): Promise<Service> {
   const { bus, log, clock, config } = ctx;
   const host = config.settings.host;
+  const dynamic = await createDynamicTrust(deps.redis, { onError: (e) => log.warn({ err: describeError(e) }, 'reloading the fleet-wide trusted list failed') });
   const jails = await buildJailRuntimes(config.jails, {
     clock,
     services: loadServiceTable(),
-    onTrustError: (jail, e) => log.warn({ jail, err: describeError(e) }, 'trusted host name did not resolve; keeping its previous addresses'),
+    dynamic,
+    onTrustError: (jail, e) => log.warn({ jail, err: describeError(e) }, 'trust check failed (host name or ignorecommand)'),
+  });
+  for (const j of jails.values()) for (const w of j.escalation.warnings) log.warn({ jail: j.config.name }, w);
+  const hostTrust = await createHostTrustRegistry({
+    redis: deps.redis,
+    host,
+    clock,
+    log,
+    local: () => Object.fromEntries([...jails.values()].map((j) => [j.config.name, j.trust.snapshot()])),
   });
   const firewall = deps.firewall ?? (await builtinFirewallRegistry().create(config.settings.firewall, { table: config.settings.nftTable, log }));
   await firewall.setup([...jails.values()].map((j) => j.enforcement));
 
-  const store = createBanStore(deps.redis, { clock });
+  const policies = new Map([...jails.values()].map((j) => [j.config.name, j.escalation]));
+  const store = createBanStore(deps.redis, { clock, host, historyTtlByJail: historyTtls(config.jails, policies), trustGate: dynamic });
   const enforcer = createEnforcer({ jails, firewall, clock, log });
 
   const publishAll = (ds: Parameters<typeof publishDecisions>[1]) => publishDecisions(bus, ds);
@@ -74,10 +87,11 @@ export async function startBanner(ctx: ServiceContext, deps: BannerDeps): Promis
       durable: 'banner-decider',
       contract: CONTRACTS.failure,
       spanName: 'banner.decide',
-      handler: createDecider({ jails, store, host, log, publish: (d) => publishDecision(bus, d) }),
+      handler: createDecider({ jails, store, host, log, hostTrust, publish: (d) => publishDecision(bus, d) }),
     }),
   );
-  const control = createControlHandler({ jails, store, host, clock, log, publishAll });
+  const feedRecidive = createRecidiveFeeder({ jails, store, host, log, publish: (d) => publishDecision(bus, d) });
+  const control = createControlHandler({ jails, store, host, clock, log, redis: deps.redis, publishAll, feedRecidive });
   const controlSub = subscribeCore(
     bus,
     SUBJECTS.control,
@@ -97,6 +111,8 @@ export async function startBanner(ctx: ServiceContext, deps: BannerDeps): Promis
       await expiry.stop();
       await Promise.all(consumptions.map((c) => c.stop()));
       for (const j of jails.values()) j.trust.stop();
+      hostTrust.stop();
+      await dynamic.stop();
       // Bans stay in the kernel (with their timeouts) while the banner is down.
       firewall.close();
     },

@@ -11,8 +11,10 @@ import {
   type Logger,
 } from '@portcullis/shared';
 import { banDecision, unbanDecision } from './decision.js';
+import { queryAudit } from './audit/index.js';
 import type { JailRuntime } from './jail-runtime.js';
-import type { BanStore } from './store/index.js';
+import type { BanRecord, BanStore } from './store/index.js';
+import type { Redis } from '@portcullis/shared';
 import { normalizeIp } from './trust/index.js';
 
 type Refusal = { ip: string; code: string; reason: string };
@@ -23,7 +25,10 @@ export interface ControlDeps {
   host: string;
   clock: Clock;
   log: Logger;
+  redis: Redis;
   publishAll: (ds: BanDecisionV1[]) => Promise<void>;
+  /** Feeds a new ban to the recidive jails. */
+  feedRecidive: (ban: BanRecord) => Promise<void>;
 }
 
 /** Answers the CLI and API: status, ban, unban. A request never crashes the banner. */
@@ -59,10 +64,11 @@ export function createControlHandler(deps: ControlDeps): (req: ControlRequestV1)
     const done: string[] = [];
     const refused: Refusal[] = [];
     const decisions: BanDecisionV1[] = [];
+    const created: BanRecord[] = [];
     for (const raw of req.ips) {
       const ip = normalizeOrRefuse(raw, refused);
       if (!ip) continue;
-      if (jail.trust.isTrusted(ip)) {
+      if ((await jail.trust.check(ip)).trusted) {
         refused.push({ ip, code: 'PC_TRUSTED_ADDRESS', reason: `${ip} is trusted in jail ${req.jail} (ignoreip/ignoreself)` });
         continue;
       }
@@ -71,11 +77,15 @@ export function createControlHandler(deps: ControlDeps): (req: ControlRequestV1)
         origin: 'cli',
         reason: 'manual ban',
         ...(req.by ? { by: req.by } : {}),
+        // An explicit --bantime is taken as given; otherwise repeat offenders escalate as from logs.
+        ...(req.bantime === undefined ? { escalation: jail.escalation } : {}),
       });
       done.push(ip);
       if (res.status !== 'unchanged') decisions.push(banDecision(res.ban, deps.host));
+      if (res.status === 'created') created.push(res.ban);
     }
     await deps.publishAll(decisions);
+    for (const b of created) await deps.feedRecidive(b);
     if (done.length) deps.log.info({ jail: req.jail, count: done.length, by: req.by }, 'manual ban');
     return { v: 1, ok: true, done, refused };
   };
@@ -102,9 +112,42 @@ export function createControlHandler(deps: ControlDeps): (req: ControlRequestV1)
     return { v: 1, ok: true, done, refused };
   };
 
+  const trust = async (req: Extract<ControlRequestV1, { op: 'trust' }>): Promise<ControlReplyV1> => {
+    const res = await deps.store.trustAndUnban(req.entry, { origin: 'cli', ...(req.by ? { by: req.by } : {}) });
+    const now = deps.clock.now();
+    await deps.publishAll(res.removed.map((r) => unbanDecision({ jail: r.jail, ip: r.ip, origin: 'cli' }, now, deps.host, `trusted (${res.entry})`, req.by)));
+    deps.log.info({ entry: res.entry, unbanned: res.removed.length, by: req.by }, 'trusted fleet-wide');
+    return { v: 1, ok: true, done: [res.entry, ...res.removed.map((r) => `${r.jail}:${r.ip}`)] };
+  };
+
+  const untrust = async (req: Extract<ControlRequestV1, { op: 'untrust' }>): Promise<ControlReplyV1> => {
+    const res = await deps.store.untrust(req.entry, { origin: 'cli', ...(req.by ? { by: req.by } : {}) });
+    if (!res.removed) return { v: 1, ok: true, done: [], refused: [{ ip: req.entry, code: 'PC_NOT_TRUSTED', reason: `${res.entry} is not in the fleet-wide trusted list` }] };
+    return { v: 1, ok: true, done: [res.entry] };
+  };
+
+  const trusted = async (): Promise<ControlReplyV1> => {
+    const t = await deps.store.trusted();
+    return { v: 1, ok: true, trusted: t.entries.map((e) => ({ entry: e.entry, at: e.at, ...(e.by ? { by: e.by } : {}) })) };
+  };
+
+  const audit = async (req: Extract<ControlRequestV1, { op: 'audit' }>): Promise<ControlReplyV1> => {
+    const { v: _v, op: _op, ...query } = req;
+    const entries = await queryAudit(deps.redis, query);
+    return { v: 1, ok: true, audit: entries.map((e) => ({ ...e })) };
+  };
+
   return async (req) => {
     try {
       switch (req.op) {
+        case 'trust':
+          return await trust(req);
+        case 'untrust':
+          return await untrust(req);
+        case 'trusted':
+          return await trusted();
+        case 'audit':
+          return await audit(req);
         case 'status':
           return await status(req.jail);
         case 'ban':

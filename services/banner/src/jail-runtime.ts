@@ -1,19 +1,23 @@
 import type { Clock, JailConfig, PortcullisError } from '@portcullis/shared';
+import { createEscalationPolicy, isRecidiveJail, type EscalationPolicy } from './escalation/index.js';
 import type { JailEnforcement } from './firewall/backend.js';
 import type { ServiceTable } from './firewall/etc-services.js';
 import { enforcementForJail } from './firewall/jail-enforcement.js';
-import { createTrustList, type TrustList } from './trust/index.js';
+import { createTrustList, type DynamicTrust, type TrustList } from './trust/index.js';
 
 /** Everything the banner holds per enabled jail, built once at start from the frozen config. */
 export interface JailRuntime {
   config: JailConfig;
   trust: TrustList;
   enforcement: JailEnforcement;
+  escalation: EscalationPolicy;
+  /** Counts bans in the other jails instead of log failures (fail2ban's recidive jail). */
+  recidive: boolean;
 }
 
 export async function buildJailRuntimes(
   jails: readonly JailConfig[],
-  deps: { clock: Clock; services: ServiceTable; onTrustError: (jail: string, e: PortcullisError) => void },
+  deps: { clock: Clock; services: ServiceTable; dynamic: DynamicTrust; onTrustError: (jail: string, e: PortcullisError) => void },
 ): Promise<Map<string, JailRuntime>> {
   const out = new Map<string, JailRuntime>();
   for (const config of jails) {
@@ -21,9 +25,21 @@ export async function buildJailRuntimes(
     const trust = await createTrustList(config.ignoreip, {
       ignoreself: config.ignoreself,
       clock: deps.clock,
+      dynamic: deps.dynamic,
+      ...(config.options.ignorecommand ? { ignorecommand: config.options.ignorecommand } : {}),
+      ignoreCommandOptions: { ref: config.ref },
       onError: (e) => deps.onTrustError(config.name, e),
     });
-    out.set(config.name, { config, trust, enforcement: enforcementForJail(config, deps.services) });
+    const recidive = isRecidiveJail(config);
+    const enforcement = enforcementForJail(config, deps.services);
+    out.set(config.name, {
+      config,
+      trust,
+      // A recidive ban shuts the address out entirely, whatever the jail's port says.
+      enforcement: recidive ? { ...enforcement, ports: 'all' } : enforcement,
+      escalation: createEscalationPolicy(config),
+      recidive,
+    });
   }
   return out;
 }

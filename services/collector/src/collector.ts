@@ -1,8 +1,11 @@
 import { join } from 'node:path';
-import { describeError, type JailConfig, type Service, type ServiceContext } from '@portcullis/shared';
+import { describeError, isRecidiveJail, type JailConfig, type Service, type ServiceContext } from '@portcullis/shared';
+import { createIngestServer, ingestConfig, ingestPublishers, type IngestServer } from './ingest/index.js';
 import { PositionStore } from './positions/position-store.js';
 import { publishChunk } from './publish-chunk.js';
 import type { FilePattern } from './sources/file/index.js';
+import { journalStreams } from './sources/journald/index.js';
+import { syslogConfig } from './sources/syslog/index.js';
 import { createSourceRegistry } from './sources/registry.js';
 import type { LogSource } from './sources/source.js';
 
@@ -21,7 +24,8 @@ const FILE_BACKENDS = new Set(['auto', 'polling', 'pyinotify', 'gamin', 'file'])
 export function filePatterns(jails: readonly JailConfig[], fromStart: boolean): FilePattern[] {
   const byGlob = new Map<string, FilePattern>();
   for (const j of jails) {
-    if (!j.enabled || !FILE_BACKENDS.has(j.backend)) continue;
+    // Recidive jails are fed by ban decisions, not by a log (see the banner).
+    if (!j.enabled || !FILE_BACKENDS.has(j.backend) || isRecidiveJail(j)) continue;
     for (const glob of j.logpath) {
       const p = byGlob.get(glob) ?? { glob, jails: [], fromStart };
       if (!p.jails.includes(j.name)) p.jails.push(j.name);
@@ -42,15 +46,24 @@ export async function startCollector(ctx: ServiceContext, opts: CollectorOptions
   const registry = createSourceRegistry();
   const sources: LogSource[] = [];
 
-  for (const j of config.jails) {
-    if (j.enabled && !FILE_BACKENDS.has(j.backend)) {
-      log.error({ jail: j.name, backend: j.backend }, `jail ${j.name}: backend "${j.backend}" is not available in this collector; its logs are not read`);
-    }
-  }
   const patterns = filePatterns(config.jails, opts.fromStart ?? false);
   if (patterns.length > 0) {
     const positions = await PositionStore.open(join(stateDir, 'collector', 'positions.json'), { log });
     sources.push(registry.getSourceFactory('file')({ patterns, positions, clock, log }));
+  }
+  // backend = systemd jails (fail2ban's journal backend).
+  const streams = journalStreams(config.jails.filter((j) => j.enabled && !isRecidiveJail(j))).map((s) => ({ ...s, fromStart: s.fromStart || (opts.fromStart ?? false) }));
+  if (streams.length > 0) {
+    sources.push(registry.getSourceFactory('journald')({ streams, cursorFile: join(stateDir, 'collector', 'journal-cursors.json'), log, clock }));
+  }
+  const syslog = syslogConfig(config);
+  if (syslog) sources.push(registry.getSourceFactory('syslog')({ ...syslog, log, clock }));
+  let ingest: IngestServer | undefined;
+  const ingestCfg = ingestConfig(config);
+  if (ingestCfg) {
+    ingest = createIngestServer({ ...ingestCfg, ...ingestPublishers(bus), log, hostName: host, clock });
+    const addr = await ingest.listen();
+    log.info(addr, 'HTTP ingest listening');
   }
   for (const s of sources) {
     await s.start(async (chunk) => {
@@ -62,10 +75,11 @@ export async function startCollector(ctx: ServiceContext, opts: CollectorOptions
       }
     });
   }
-  log.info({ files: patterns.map((p) => p.glob) }, 'collector started');
+  log.info({ files: patterns.map((p) => p.glob), journal: streams.length, syslog: !!syslog, ingest: !!ingest }, 'collector started');
   return {
     name: 'collector',
     stop: async () => {
+      await ingest?.close();
       for (const s of sources) await s.stop();
     },
   };

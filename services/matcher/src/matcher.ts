@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import {
   CONTRACTS,
   consumeDurable,
+  isRecidiveJail,
   publishDurable,
   subjectFor,
   SUBJECTS,
@@ -22,7 +23,7 @@ const MAX_EVENT_LINE = 4096;
  */
 export async function startMatcher(ctx: ServiceContext): Promise<Service> {
   const { bus, log, config, clock } = ctx;
-  const filters = compileJailFilters(config.dir, config.jails.filter((j) => j.enabled));
+  const filters = compileJailFilters(config.dir, config.jails.filter((j) => j.enabled && !isRecidiveJail(j)));
   const unknownJails = new Set<string>();
 
   const processBatch = async (batch: LogBatchV1): Promise<void> => {

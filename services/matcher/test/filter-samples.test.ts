@@ -101,3 +101,79 @@ describe('fail2ban stock filter samples (from /etc/fail2ban, Debian package fail
   });
   for (const f of sampleFiles(path.join(SAMPLES, 'stock'))) runFile(f, STOCK_DIR);
 });
+
+/**
+ * Built-in filters against fail2ban's own sample logs (the Debian package ships them with its test
+ * suite): every line must get fail2ban's expected verdict and address ("failJSON"), for every
+ * option set the log names ("filterOptions"), except the lines listed with a reason in
+ * samples/fail2ban-differences.tsv (and every listed line must still differ, so the list stays true).
+ */
+const F2B_LOGS = '/usr/lib/python3/dist-packages/fail2ban/tests/files/logs';
+const F2B_COMPARED = ['sshd', 'proftpd', 'vsftpd', 'pure-ftpd', 'dovecot', 'courier-auth', 'courier-smtp', 'postfix', 'exim', 'apache-auth', 'nginx-http-auth', 'nginx-limit-req', 'roundcube-auth', 'recidive'];
+
+function knownDifferences(): Map<string, Set<number>> {
+  const out = new Map<string, Set<number>>();
+  for (const row of readFileSync(path.join(SAMPLES, 'fail2ban-differences.tsv'), 'utf8').split('\n')) {
+    if (row.startsWith('#') || row.trim() === '') continue;
+    const [name, line] = row.split('\t');
+    const set = out.get(name as string) ?? new Set<number>();
+    set.add(Number(line));
+    out.set(name as string, set);
+  }
+  return out;
+}
+
+/** fail2ban's failJSON "constraint" expressions, as far as its sample logs use them. */
+function constraintHolds(expr: string, opts: Record<string, string>): boolean {
+  const byName = /^name == '([\w-]+)'$/.exec(expr);
+  if (byName) return byName[1] === 'sshd';
+  const byOpt = /^opts\.get\('(\w+)'\) (==|!=) '([^']*)'$/.exec(expr);
+  if (!byOpt) throw new Error(`unknown failJSON constraint ${expr}`);
+  const equal = opts[byOpt[1] as string] === byOpt[3];
+  return byOpt[2] === '==' ? equal : !equal;
+}
+
+function compareWithFail2ban(name: string): number[] {
+  const differing = new Set<number>();
+  const filters = new Map<string, CompiledFilter>();
+  let groups: Record<string, string>[] = [{}];
+  let expected: { match?: boolean; host?: string; constraint?: string } | undefined;
+  const now = Date.UTC(2005, 7, 14, 10);
+  readFileSync(path.join(F2B_LOGS, name), 'utf8')
+    .split('\n')
+    .forEach((line, i) => {
+      const d = /^#+ ?(failJSON|filterOptions|fileOptions|addFILE):(.+)$/.exec(line);
+      if (d) {
+        const data = JSON.parse(d[2] as string) as unknown;
+        if (d[1] === 'filterOptions') {
+          groups = (Array.isArray(data) ? data : [data]).map((o: Record<string, string>) => Object.fromEntries(Object.entries(o).filter(([k]) => !k.startsWith('test.'))));
+        } else if (d[1] === 'failJSON') expected = data as typeof expected;
+        return;
+      }
+      if (line.startsWith('#') || line.trim() === '') return;
+      const want = expected ?? {};
+      expected = undefined;
+      for (const opts of groups) {
+        if (want.constraint && !constraintHolds(want.constraint, opts)) continue;
+        const key = JSON.stringify(opts);
+        let f = filters.get(key);
+        if (!f) {
+          f = loadFilter({ name, options: opts, tables });
+          filters.set(key, f);
+        }
+        const r = f.match(line, { now, source: name });
+        const agrees = want.match ? r.kind === 'failure' && (want.host === undefined || r.id === want.host) : r.kind !== 'failure';
+        if (!agrees) differing.add(i + 1);
+      }
+    });
+  return [...differing].sort((a, b) => a - b);
+}
+
+describe("built-in filters on fail2ban's own sample logs", () => {
+  const known = knownDifferences();
+  for (const name of F2B_COMPARED) {
+    it(`${name}: same verdicts and addresses as fail2ban expects, but for the listed lines`, () => {
+      expect(compareWithFail2ban(name)).toEqual([...(known.get(name) ?? [])].sort((a, b) => a - b));
+    });
+  }
+});

@@ -56,7 +56,7 @@ digest_time = 07:30
     });
     const e = email(c);
     expect(e.smtp).toMatchObject({ host: 'mail.example.org', port: 465, secure: true, starttls: 'auto', tlsVerify: true, timeoutMs: 30_000 });
-    expect(e.recipients).toEqual(['ops@example.org', 'sec@example.org']);
+    expect(e.recipients).toEqual(['ops@example.org', 'Sec@example.org']);
     expect(e.byType.ban).toEqual(['bans@example.org']);
     expect(e.events).toEqual(['ban', 'flood']);
     expect(e.sender).toEqual({ address: 'portcullis@testhost', name: 'Portcullis' });

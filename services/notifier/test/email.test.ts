@@ -32,12 +32,6 @@ ${extra}`;
 
 const RDNS: NotifierOptions['reverseDns'] = async (ip) => (ip === '203.0.113.77' ? 'scanner.example.net' : null);
 
-function only(mails: ReceivedMail[], pred: (m: ReceivedMail) => boolean): ReceivedMail {
-  const found = mails.filter(pred);
-  expect(found).toHaveLength(1);
-  return found[0] as ReceivedMail;
-}
-
 describe('e-mail over a real SMTP server', () => {
   let world: World;
   let sink: SmtpSink;

@@ -13,7 +13,7 @@ import {
   type TranslatedRegex,
   type UnicodeTables,
 } from '@portcullis/matcher';
-import { PortcullisError } from '@portcullis/shared';
+import { isPortcullisError, PortcullisError } from '@portcullis/shared';
 import { EXIT } from '../exit-codes.js';
 
 export interface RegexOptions {
@@ -273,7 +273,14 @@ function resolveFilter(spec: string, options: Record<string, string>, configDir:
     return loadFilter({ ...userDir, name: named.name, options: all, jailOptions: all, now, tables });
   }
   const text = `[Definition]\nfailregex = ${spec.replace(/%/g, '%%').replace(/\n/g, '\n  ')}\n`;
-  return withTree('command-line', text, undefined, (root) => loadFilter({ configDir: root, name: 'command-line', options, jailOptions: options, now, tables }));
+  try {
+    return withTree('command-line', text, undefined, (root) => loadFilter({ configDir: root, name: 'command-line', options, jailOptions: options, now, tables }));
+  } catch (e) {
+    // The location would name the throw-away file: the pattern itself is in the message.
+    if (!isPortcullisError(e) || !e.location) throw e;
+    const where = `${e.location.file}${e.location.line === undefined ? '' : `:${e.location.line}`}: `;
+    throw new PortcullisError(e.code, e.message.startsWith(where) ? e.message.slice(where.length) : e.message, { cause: e.cause });
+  }
 }
 
 /** The IGNOREREGEX argument (a regex, or a file with one per line) added to the filter's own. */

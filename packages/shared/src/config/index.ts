@@ -18,3 +18,4 @@ export { parseBool, splitWords } from './values.js';
 export { buildJail, JAIL_DEFAULTS, jailNames, NON_JAIL_SECTIONS } from './jail.js';
 export { buildSettings, FIREWALLS, LOG_LEVELS, SETTINGS_SECTION } from './settings.js';
 export { FAIL2BAN_COMPAT_VERSION, loadConfig, type LoadConfigOptions } from './load-config.js';
+export { isRecidiveJail, recidiveJails } from './recidive.js';

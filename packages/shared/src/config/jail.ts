@@ -37,6 +37,8 @@ export const JAIL_DEFAULTS: Readonly<Record<string, string>> = {
   banaction_allports: 'nftables-allports',
   action: '%(banaction)s[name=%(__name__)s, port="%(port)s", protocol="%(protocol)s"]',
   fromstart: 'false',
+  // Portcullis: count this jail's bans from other jails' ban decisions (filter = recidive implies it).
+  recidive: '',
 };
 
 /** The `file` of refs for JAIL_DEFAULTS entries; errors about them point at the jail's section instead. */
@@ -102,7 +104,9 @@ export function buildJail(sections: IniSections, name: string): JailConfig {
   }, 'auto');
   const logpath = field(() => parseLogpath(read('logpath')), { paths: [], start: {} });
   field(() => {
-    if (enabled && logpath.paths.length === 0 && !isSystemdBackend(backend)) {
+    // A recidive jail is fed by the banner's own ban decisions, not by a log file.
+    const recidive = filter.name === 'recidive' || /^(1|true|yes|on)$/i.test(read('recidive').text.trim());
+    if (enabled && logpath.paths.length === 0 && !isSystemdBackend(backend) && !recidive) {
       const v = read('logpath');
       throw invalid(v.ref, `logpath is empty: set logpath = /path/to/log (globs allowed) or backend = systemd`);
     }

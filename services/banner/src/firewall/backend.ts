@@ -1,5 +1,6 @@
 import type { Logger } from '@portcullis/shared';
 import type { NftTransport } from '@portcullis/shared';
+import type { CommandActionDefinition } from './command/action-definition.js';
 
 export type L4Proto = 'tcp' | 'udp' | 'sctp' | 'udplite';
 
@@ -20,6 +21,32 @@ export interface JailEnforcement {
   ports: PortSpec;
   protocols: ProtocolSpec;
   verdict: 'drop' | 'reject';
+  /**
+   * Registry name of the kernel backend that enforces this jail (from its banning action:
+   * `nftables*` -> nftables, `iptables*` -> iptables). Absent: the configured `firewall`. null: no
+   * kernel enforcement, the jail has only command actions (or only notifications).
+   */
+  backend?: string | null;
+  /** iptables only: the chain the jump to `f2b-<jail>` goes in (fail2ban's `chain`); default INPUT. */
+  chain?: string;
+  /** fail2ban command actions (action.d files) the jail runs besides its kernel enforcement, in `action =` order. */
+  commands?: readonly CommandActionDefinition[];
+}
+
+/** What fail2ban hands an action about a ban (its ticket); command actions use it for their tags. */
+export interface BanContext {
+  /** Failures that led to the ban (`<failures>`). */
+  failures?: number;
+  /** When the ban was decided, epoch ms (`<time>`, in seconds). */
+  at?: number;
+  /** The ban time in seconds, -1 = permanent (`<bantime>`); defaults to the entry's timeout. */
+  bantime?: number;
+  /** How many times the address has been banned in this jail, this one included (`<bancount>`). */
+  banCount?: number;
+  /** The matched log lines (`<matches>`, `<ipmatches>`, `<ipjailmatches>`). */
+  matches?: readonly string[];
+  /** Values captured by the filter's named groups, e.g. `{ user: 'root' }` for `<F-USER>`. */
+  fields?: Readonly<Record<string, string>>;
 }
 
 export interface BanEntry {
@@ -27,6 +54,8 @@ export interface BanEntry {
   ip: string;
   /** Seconds until expiry (a positive number, rounded up), or null = permanent. */
   timeoutSec: number | null;
+  /** Ticket details for command actions; kernel backends ignore it. */
+  context?: BanContext;
 }
 
 export interface BannedAddress {

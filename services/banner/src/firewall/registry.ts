@@ -1,5 +1,6 @@
 import { PortcullisError } from '@portcullis/shared';
 import type { FirewallBackend, FirewallBackendFactory, FirewallBackendOptions } from './backend.js';
+import { iptablesBackendFactory } from './iptables/iptables-backend.js';
 import { nftablesBackendFactory } from './nftables/nftables-backend.js';
 
 export interface FirewallRegistry {
@@ -36,5 +37,5 @@ export function createFirewallRegistry(initial: Record<string, FirewallBackendFa
 
 /** A registry holding the backends that ship with Portcullis. */
 export function builtinFirewallRegistry(): FirewallRegistry {
-  return createFirewallRegistry({ nftables: nftablesBackendFactory });
+  return createFirewallRegistry({ nftables: nftablesBackendFactory, iptables: iptablesBackendFactory });
 }

@@ -21,7 +21,7 @@ import { defineScript } from './script-runner.js';
  * Known offenders (bantime.increment, fail2ban's observer.failureFound): a failure of an address
  * banned n > 0 times before in this jail, newer than its last ban, counts as
  * min(2^(min(n, 20)) / 2 + 1, maxretry) failures (2, 3, 5, 9, ...). The extra weight is stored as
- * extra members `id#2..id#w` with the failure's time, so they leave the window with it.
+ * extra members `id NUL 2` .. `id NUL w` with the failure's time, so they leave the window with it.
  *
  * Returns {0|1 counted, failures, banJSON?} | {2, previousBans} | {3} (trust list outdated)
  */
@@ -69,7 +69,7 @@ end
 redis.call('ZADD', seen, seen_until, id)
 expire_with_last(seen, now)
 redis.call('ZADD', fail, t, id)
-for w = 2, weight do redis.call('ZADD', fail, t, id .. '#' .. w) end
+for w = 2, weight do redis.call('ZADD', fail, t, id .. '\\0' .. w) end
 if matches ~= '' then redis.call('HSET', match, id, matches) end
 redis.call('HINCRBY', stats, 'totalFailed', 1)
 

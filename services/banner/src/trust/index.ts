@@ -12,3 +12,4 @@ export { interfaceAddresses, LOOPBACK_RANGES } from './self-addresses.js';
 export { createIgnoreCommand, parseIgnoreCommand, type IgnoreCommand, type IgnoreCommandOptions, type IgnoreCommandSpec, type IgnoreVerdict } from './ignore-command.js';
 export { createDynamicTrust, type DynamicTrust, type DynamicTrustOptions } from './dynamic-trust.js';
 export { trustNetwork, type TrustNetwork } from './trust-network.js';
+export { createHostTrustRegistry, type HostTrustRegistry } from './host-trust-registry.js';

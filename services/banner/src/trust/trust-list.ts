@@ -57,6 +57,11 @@ export interface TrustList {
   refresh(): Promise<void>;
   /** Current addresses of each configured host name. */
   hosts(): ReadonlyMap<string, HostResolution>;
+  /**
+   * Every address and range trusted by ignoreip/ignoreself right now (host names resolved), as
+   * `addr` or `addr/prefix`: what other hosts need to judge failures this host saw.
+   */
+  snapshot(): string[];
   stop(): void;
 }
 
@@ -156,6 +161,9 @@ export async function createTrustList(entries: readonly string[], opts: TrustLis
     check,
     refresh,
     hosts: () => resolved,
+    snapshot: () => [
+      ...new Set([...parsed.addresses, ...hostAddresses, ...selfAddresses, ...ranges.map((r) => `${r.address}/${r.prefix}`)]),
+    ],
     stop() {
       stopped = true;
       clearInterval(timer);

@@ -54,7 +54,15 @@ export const LinesBody = z
     jails: z.array(jailName).min(1).max(256).optional(),
     origin: z.string().min(1).max(4096),
     host: hostName.optional(),
-    lines: z.array(z.string().max(65_536)).min(1).max(MAX_LINES_PER_REQUEST),
+    lines: z
+      .array(
+        z
+          .string()
+          .max(65_536)
+          .refine((l) => !/[\r\n]/.test(l), 'must not contain a new line (send each line as its own array element)'),
+      )
+      .min(1)
+      .max(MAX_LINES_PER_REQUEST),
   })
   .superRefine((b, ctx) => {
     if ((b.jail === undefined) === (b.jails === undefined)) ctx.addIssue({ code: 'custom', path: ['jail'], message: 'give either "jail" or "jails"' });

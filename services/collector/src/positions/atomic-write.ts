@@ -1,4 +1,4 @@
-import { open, rename, unlink } from 'node:fs/promises';
+import { mkdir, open, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
 /**
@@ -8,6 +8,8 @@ import { basename, dirname, join } from 'node:path';
  */
 export async function atomicWriteFile(file: string, data: string | Uint8Array): Promise<void> {
   const dir = dirname(file);
+  // The state directory may be new (first start) or cleaned by an admin: create it, never fail on it.
+  await mkdir(dir, { recursive: true });
   const tmp = join(dir, `.${basename(file)}.${process.pid}.tmp`);
   const fh = await open(tmp, 'w', 0o600);
   try {

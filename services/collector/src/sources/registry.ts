@@ -1,10 +1,14 @@
 import { PortcullisError } from '@portcullis/shared';
 import { fileSourceFactory, type FileSourceOptions } from './file/index.js';
+import { journaldSourceFactory, type JournaldSourceOptions } from './journald/index.js';
+import { syslogSourceFactory, type SyslogSourceOptions } from './syslog/index.js';
 import type { SourceFactory } from './source.js';
 
 /** Options of each source kind. A new kind (journald, syslog, http) adds its entry here. */
 export interface SourceKinds {
   file: FileSourceOptions;
+  journald: JournaldSourceOptions;
+  syslog: SyslogSourceOptions;
 }
 
 export type SourceKind = keyof SourceKinds;
@@ -39,5 +43,7 @@ export class SourceRegistry {
 export function createSourceRegistry(): SourceRegistry {
   const r = new SourceRegistry();
   r.registerSource('file', fileSourceFactory);
+  r.registerSource('journald', journaldSourceFactory);
+  r.registerSource('syslog', syslogSourceFactory);
   return r;
 }

@@ -1,5 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { CONTRACTS, connectBus, consumeDurable, ensureStreams, STREAMS, type Bus, type Consumption, type FailureEventV1, type LogBatchV1 } from '@portcullis/shared';
+import { CONTRACTS, connectBus, consumeDurable, ensureStreams, STREAMS, type Bus, type Consumption, type Contract, type FailureEventV1, type LogBatchV1 } from '@portcullis/shared';
 import { startTestNats, type TestServer } from '../../../../tests/harness/index.js';
 import { createIngestServer, ingestPublishers, type IngestServer } from '../../src/ingest/index.js';
 import { captureLog, sleep, waitFor } from '../syslog/recording-sink.js';
@@ -53,7 +53,7 @@ async function post(path: string, body: unknown, opts: { token?: string | null; 
 }
 
 /** Everything on a stream, read back through a fresh durable consumer. */
-async function readStream<T>(stream: 'failures' | 'logs', contract: typeof CONTRACTS.failure | typeof CONTRACTS.logBatch, atLeast: number): Promise<T[]> {
+async function readStream<T>(stream: 'failures' | 'logs', contract: Contract, atLeast: number): Promise<T[]> {
   const got: T[] = [];
   const c = await consumeDurable(bus, {
     stream,
@@ -171,7 +171,11 @@ describe('HTTP ingest (fastify, real nats-server with JetStream)', () => {
     expect(bothJails.status).toBe(400);
     expect((bothJails.json.error as { details: { message: string }[] }).details[0]?.message).toBe('give either "jail" or "jails"');
 
-    expect(server.stats().refused.PC_MESSAGE_INVALID).toBe(refusedBefore + 8);
+    const multiLine = await post('/v1/lines', { jail: 'sshd', origin: 'x', lines: ['ok', 'two\nlines'] });
+    expect(multiLine.status).toBe(400);
+    expect((multiLine.json.error as { details: { path: string; message: string }[] }).details[0]).toMatchObject({ path: 'lines[1]', message: expect.stringContaining('new line') });
+
+    expect(server.stats().refused.PC_MESSAGE_INVALID).toBe(refusedBefore + 9);
     expect(await streamCount('failures')).toBe(before);
   });
 

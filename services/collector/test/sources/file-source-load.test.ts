@@ -55,11 +55,12 @@ describe('file source: outages and volume', () => {
       expect(r.last).toBe(bigLine(plan.lines - 1));
       // The source holds one 64 KiB read buffer and at most one batch (1000 lines, 256 KiB) per
       // file; the sink keeps nothing. What remains is V8's young generation (garbage line strings)
-      // and allocator slack, independent of the file's size. Keeping what was read would need
-      // about 400 MB (200 MB of text as UTF-16 strings); 64 MB separates flat from leaking (measured:
-      // about 18 MB; with the batch limits removed, about 390 MB).
+      // and allocator slack, independent of the file's size: about 18 MB measured, up to 70 MB on
+      // a machine so loaded that GC runs late. Keeping what was read would need about 400 MB
+      // (200 MB of text as UTF-16 strings; with the batch limits removed, 390 MB was measured), so
+      // 128 MB still separates flat from leaking with margin on both sides.
       const growthMb = (r.peakRss - r.baseRss) / (1024 * 1024);
-      expect(growthMb).toBeLessThan(64);
+      expect(growthMb).toBeLessThan(128);
     } finally {
       child.kill('SIGKILL');
     }

@@ -58,6 +58,23 @@ describe('file source: restart', () => {
     expect(sink.texts(logPath)).toHaveLength(300); // origin stays the configured path
   });
 
+  it('after two rotations while stopped: rest of the older, the whole middle one, then the new file', async () => {
+    await firstRun(100);
+    await writeFile(`${logPath}.bak`, numbered('not-a-generation', 0, 5));
+    await appendFile(logPath, numbered('a', 100, 150));
+    await sleep(20); // generations written one after the other have distinct mtimes
+    await rename(logPath, `${logPath}.1`);
+    await writeFile(logPath, numbered('a', 150, 200));
+    await rename(`${logPath}.1`, `${logPath}.2`);
+    await rename(logPath, `${logPath}.1`);
+    await writeFile(logPath, numbered('a', 200, 210));
+    const sink = new RecordingSink();
+    running = await startSource(dir, sink.sink, { patterns: patterns() });
+    await sink.waitForLines(110);
+    await sleep(100);
+    expect(sink.texts()).toEqual(expectedNumbered('a', 100, 210));
+  });
+
   it('after a dateext rotation while stopped, with another old rotation beside it', async () => {
     await firstRun(100);
     await writeFile(`${logPath}-20250101`, numbered('ancient', 0, 50));
@@ -119,7 +136,8 @@ describe('file source: restart', () => {
     await rename(logPath, `${logPath}.1`);
     await writeFile(logPath, numbered('b', 0, 5));
     await sink1.waitForLines(15);
-    await waitFor(() => entries().some((e) => String(e.msg).startsWith('file rotated')), 5000, () => 'rotation noticed');
+    // 'file removed' when the source looked between the rename and the re-creation.
+    await waitFor(() => entries().some((e) => /^file (rotated|removed)/.test(String(e.msg))), 5000, () => 'rotation noticed');
     // The daemon still writes to the renamed file; the bus is down meanwhile.
     sink1.failing = true;
     await appendFile(`${logPath}.1`, numbered('late', 0, 20));

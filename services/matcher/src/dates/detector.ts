@@ -39,14 +39,17 @@ interface PrefixEntry {
 const PREFIX_CACHE_MAX = 2048;
 
 class PrefixCache {
-  /** Prefix length -> prefix -> entry. A handful of lengths per template in practice. */
-  private readonly byLength = new Map<number, Map<string, PrefixEntry>>();
+  /** Parallel arrays: prefix length -> (prefix -> entry). A handful of lengths per template in practice. */
+  private readonly lengths: number[] = [];
+  private readonly maps: Array<Map<string, PrefixEntry>> = [];
   private size = 0;
 
   lookup(line: string): PrefixEntry | undefined {
-    for (const [len, m] of this.byLength) {
+    const lengths = this.lengths;
+    for (let i = 0; i < lengths.length; i++) {
+      const len = lengths[i] as number;
       if (line.length < len) continue;
-      const e = m.get(line.length === len ? line : line.slice(0, len));
+      const e = (this.maps[i] as Map<string, PrefixEntry>).get(line.length === len ? line : line.slice(0, len));
       if (e) return e;
     }
     return undefined;
@@ -54,15 +57,17 @@ class PrefixCache {
 
   store(prefix: string, e: PrefixEntry): void {
     if (this.size >= PREFIX_CACHE_MAX) {
-      this.byLength.clear();
+      this.lengths.length = 0;
+      this.maps.length = 0;
       this.size = 0;
     }
-    let m = this.byLength.get(prefix.length);
-    if (!m) {
-      m = new Map();
-      this.byLength.set(prefix.length, m);
+    let i = this.lengths.indexOf(prefix.length);
+    if (i < 0) {
+      i = this.lengths.length;
+      this.lengths.push(prefix.length);
+      this.maps.push(new Map());
     }
-    m.set(prefix, e);
+    (this.maps[i] as Map<string, PrefixEntry>).set(prefix, e);
     this.size++;
   }
 }
@@ -82,21 +87,27 @@ export class DateDetector {
     this.prefixes = templates.map(() => new PrefixCache());
   }
 
-  detect(line: string, now: number, source: string, ascii = isAscii(line)): DateHit | undefined {
+  /** Set by find(): the date's offsets in the line and its time. */
+  hitStart = 0;
+  hitEnd = 0;
+  hitTime: number | undefined = undefined;
+
+  detect(line: string, now: number, source: string): DateHit | undefined {
+    return this.find(line, now, source) ? { start: this.hitStart, end: this.hitEnd, time: this.hitTime } : undefined;
+  }
+
+  /** detect() without allocating: true when found, the hit is in hitStart/hitEnd/hitTime. */
+  find(line: string, now: number, source: string): boolean {
     const cached = this.lastTemplate.get(source);
-    if (cached !== undefined) {
-      const hit = this.tryTemplate(cached, line, now, ascii);
-      if (hit) return hit;
-    }
+    if (cached !== undefined && this.tryTemplate(cached, line, now)) return true;
     for (let i = 0; i < this.templates.length; i++) {
       if (i === cached) continue;
-      const hit = this.tryTemplate(i, line, now, ascii);
-      if (hit) {
+      if (this.tryTemplate(i, line, now)) {
         this.remember(source, i);
-        return hit;
+        return true;
       }
     }
-    return undefined;
+    return false;
   }
 
   private remember(source: string, i: number): void {
@@ -108,32 +119,38 @@ export class DateDetector {
     this.lastTemplate.set(source, i);
   }
 
-  private tryTemplate(i: number, line: string, now: number, ascii: boolean): DateHit | undefined {
+  private tryTemplate(i: number, line: string, now: number): boolean {
     const t = this.templates[i] as DateTemplate;
     const cache = this.prefixes[i] as PrefixCache;
     const known = cache.lookup(line);
     if (known) {
-      if (!known.hit) return undefined;
+      if (!known.hit) return false;
       if (known.now !== now) {
         known.time = this.toTime(t, line.slice(known.hit.start, known.hit.end), known.hit.fields, now);
         known.now = now;
       }
-      return { start: known.hit.start, end: known.hit.end, time: known.time };
+      this.hitStart = known.hit.start;
+      this.hitEnd = known.hit.end;
+      this.hitTime = known.time;
+      return true;
     }
     const spans: Record<string, [number, number]> = {};
-    const m = this.runner.exec(t.regex, line, 0, line.length, false, ascii, spans);
+    const m = this.runner.exec(t.regex, line, 0, line.length, false, isAscii(line), spans);
     // The engine reports how far it looked; past the end of the line the answer is not a prefix's.
     const maxRead = this.runner.lastFast ? this.runner.lastMaxRead : line.length;
     const cacheable = maxRead < line.length;
     const span = m ? spans['1'] : undefined;
     if (!m || !span) {
       if (cacheable) cache.store(line.slice(0, maxRead + 1), { hit: null, now, time: undefined });
-      return undefined;
+      return false;
     }
     const text = line.slice(span[0], span[1]);
     const time = this.toTime(t, text, m.groups, now);
     if (cacheable) cache.store(line.slice(0, maxRead + 1), { hit: { start: span[0], end: span[1], fields: m.groups }, now, time });
-    return { start: span[0], end: span[1], time };
+    this.hitStart = span[0];
+    this.hitEnd = span[1];
+    this.hitTime = time;
+    return true;
   }
 
   private toTime(t: DateTemplate, text: string, fields: Record<string, string>, now: number): number | undefined {

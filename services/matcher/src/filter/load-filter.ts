@@ -5,9 +5,11 @@ import type { SourceRef } from '@portcullis/shared';
 import { PortcullisError, readConfigStack } from '@portcullis/shared';
 import { DateDetector } from '../dates/detector.js';
 import { zoneOffsetMinutes } from '../dates/strptime.js';
+import type { DateTemplate } from '../dates/templates.js';
 import { templatesFor } from '../dates/templates.js';
 import { combineFilterOptions } from './filter-options.js';
 import { CompiledFilter } from './matcher.js';
+import { RegexRunner } from './runner.js';
 import type { UnicodeTables } from './regex/charset.js';
 import { createUnicodeTables } from './regex/charset.js';
 import type { TranslatedRegex } from './translate.js';
@@ -30,6 +32,31 @@ export interface LoadFilterOptions {
   now?: number;
   /** Directory with built-in filters; tests may point elsewhere. */
   builtinDir?: string;
+  /** Compiled date templates shared between filters (building them takes most of a load). */
+  cache?: FilterCompileCache;
+}
+
+/**
+ * What loading several filters in one process can share: the Unicode tables and the compiled date
+ * templates (immutable), keyed by datepattern and year. One per process, passed explicitly.
+ */
+export class FilterCompileCache {
+  readonly tables: UnicodeTables;
+  private readonly templates = new Map<string, DateTemplate[]>();
+
+  constructor(tables: UnicodeTables = createUnicodeTables()) {
+    this.tables = tables;
+  }
+
+  templatesFor(datepattern: string | undefined, year: number): DateTemplate[] {
+    const key = `${year}\0${datepattern ?? ''}`;
+    let t = this.templates.get(key);
+    if (!t) {
+      t = templatesFor(datepattern, { tables: this.tables, year });
+      this.templates.set(key, t);
+    }
+    return t;
+  }
 }
 
 export function loadFilter(opts: LoadFilterOptions): CompiledFilter {
@@ -57,11 +84,14 @@ export function loadFilter(opts: LoadFilterOptions): CompiledFilter {
   }
   const def = combineFilterOptions(stack.sections, opts.options ?? {}, opts.jailOptions ?? {});
   const o = def.options;
-  const tables = opts.tables ?? createUnicodeTables();
+  const tables = opts.tables ?? opts.cache?.tables ?? createUnicodeTables();
   const useDns = opts.jailOptions?.['usedns'] ?? o['usedns'] ?? 'warn';
+  const maxlines = Number.parseInt(opts.jailOptions?.['maxlines'] ?? o['maxlines'] ?? '1', 10);
+  const multiline = Number.isFinite(maxlines) && maxlines > 1;
   const compile = (option: string, pattern: string): TranslatedRegex => {
     try {
-      return translatePattern(pattern, { tables, useDns });
+      // fail2ban compiles only failregex with re.MULTILINE, and only when maxlines > 1.
+      return translatePattern(pattern, { tables, useDns, multiline: multiline && option === 'failregex' });
     } catch (e) {
       if (!(e instanceof TranslateError)) throw e;
       const ref: SourceRef | undefined = def.refs[option];
@@ -80,7 +110,6 @@ export function loadFilter(opts: LoadFilterOptions): CompiledFilter {
   const ignoreregex = lines(o['ignoreregex']).map((p) => compile('ignoreregex', p));
   const prefText = (o['prefregex'] ?? '').trim();
   const prefregex = prefText === '' ? undefined : compile('prefregex', prefText);
-  const maxlines = Number.parseInt(opts.jailOptions?.['maxlines'] ?? o['maxlines'] ?? '1', 10);
   const logtimezone = opts.jailOptions?.['logtimezone'] ?? o['logtimezone'];
   let defaultOffset: number | undefined;
   if (logtimezone !== undefined && logtimezone.trim() !== '') {
@@ -91,9 +120,11 @@ export function loadFilter(opts: LoadFilterOptions): CompiledFilter {
   }
   const datepattern = opts.jailOptions?.['datepattern'] ?? o['datepattern'];
   let dates: DateDetector | undefined;
+  const runner = new RegexRunner();
   try {
     const year = new Date(opts.now ?? Date.now()).getUTCFullYear();
-    dates = new DateDetector(templatesFor(datepattern, { tables, year }), defaultOffset === undefined ? {} : { defaultOffset });
+    const templates = opts.cache && (!opts.tables || opts.tables === opts.cache.tables) ? opts.cache.templatesFor(datepattern, year) : templatesFor(datepattern, { tables, year });
+    dates = new DateDetector(templates, defaultOffset === undefined ? { runner } : { defaultOffset, runner });
   } catch (e) {
     const ref = def.refs['datepattern'];
     throw new PortcullisError('PC_FILTER_INVALID', `filter "${name}": datepattern ${JSON.stringify(datepattern)} cannot be used: ${(e as Error).message}`, {
@@ -112,5 +143,6 @@ export function loadFilter(opts: LoadFilterOptions): CompiledFilter {
     datepattern,
     logtimezone,
     files: stack.files,
+    runner,
   });
 }

@@ -95,6 +95,12 @@ export class CompiledFilter implements CompiledFilterParts {
   private readonly asciiBoundary: boolean;
   private readonly prefilter: Prefilter | undefined;
   private readonly sources = new Map<string, SourceState>();
+  /** Per failregex: every match is a nofail (or gained) line that ends its session. */
+  private readonly forgetOnly: readonly boolean[];
+  /** Sessions are keyed by a prefix of the line (prefregex \A(?P<mlfid>...)) and nothing can veto. */
+  private readonly sessionShortcut: boolean;
+  /** Scratch: which failregexes the prefilter lets through for the current line. */
+  private readonly candidates: Uint8Array;
 
   constructor(parts: CompiledFilterParts) {
     this.name = parts.name;
@@ -112,6 +118,9 @@ export class CompiledFilter implements CompiledFilterParts {
     this.earlyIgnore = this.ignoreregex.length > 0 && this.ignoreregex.length < this.failregex.length - 2;
     this.asciiBoundary = [...this.failregex, ...this.ignoreregex, ...(this.prefregex ? [this.prefregex] : [])].some((r) => r.asciiBoundary);
     this.prefilter = this.maxlines > 1 ? undefined : Prefilter.build(this.prefregex, this.failregex, this.ignoreregex, this.earlyIgnore);
+    this.forgetOnly = this.failregex.map((r) => (r.always.has('nofail') || r.always.has('mlfgained')) && r.always.has('mlfforget'));
+    this.sessionShortcut = this.prefregex?.leadingGroup === 'mlfid' && this.ignoreregex.length === 0;
+    this.candidates = new Uint8Array(this.failregex.length).fill(1);
   }
 
   /** Sources with buffered lines or open sessions (for tests and memory checks). */
@@ -127,24 +136,33 @@ export class CompiledFilter implements CompiledFilterParts {
       this.stats.truncated++;
     }
     line = stripEol(line);
-    const ascii = isAscii(line);
-    if (this.asciiBoundary && !ascii && hasNonAsciiWord(line)) {
+    if (this.asciiBoundary && !isAscii(line) && hasNonAsciiWord(line)) {
       return { kind: 'error', reason: 'a pattern of this filter uses \\b next to text the translation can only judge for ASCII, and the line has non-ASCII letters' };
     }
     let time = ctx.now;
     let text = line;
-    if (this.dates) {
-      const hit = this.dates.detect(line, ctx.now, ctx.source, ascii);
-      if (hit) {
-        text = hit.start === 0 ? line.slice(hit.end) : line.slice(0, hit.start) + line.slice(hit.end);
-        if (hit.time !== undefined) time = hit.time;
-      }
+    const dates = this.dates;
+    if (dates && dates.find(line, ctx.now, ctx.source)) {
+      text = dates.hitStart === 0 ? line.slice(dates.hitEnd) : line.slice(0, dates.hitStart) + line.slice(dates.hitEnd);
+      if (dates.hitTime !== undefined) time = dates.hitTime;
     }
     if (this.maxlines > 1) return this.matchBuffer(text, time, ctx);
     const pf = this.prefilter;
-    if (pf && !pf.any(text)) return NOMATCH;
-    if (pf && !pf.anyFailCandidate(text) && !(this.earlyIgnore && pf.anyIgnoreCandidate(text))) return NOMATCH;
-    return this.matchLines([text], text, ascii, time, ctx, undefined);
+    if (pf) {
+      if (!pf.any(text)) return NOMATCH;
+      const cand = this.candidates;
+      const any = pf.candidates(text, cand) > 0;
+      let allForget = true;
+      for (let i = 0; i < cand.length; i++) if (cand[i] === 1 && !this.forgetOnly[i]) allForget = false;
+      if (!any && !pf.ignoreCandidate) return NOMATCH;
+      // Only session-ending nofail lines can match: without an open session whose id (a prefix of
+      // the line) fits, fail2ban's merge leaves no trace and reports nothing.
+      if (any && allForget && this.sessionShortcut) {
+        const st = this.sources.get(ctx.source);
+        if (!st || !st.sessions.hasPrefixOf(text)) return NOMATCH;
+      }
+    }
+    return this.matchLines([text], text, isAscii(text), time, ctx, undefined);
   }
 
   /** fail2ban's line buffer: the last `maxlines` lines not yet part of a match, searched together. */
@@ -171,22 +189,21 @@ export class CompiledFilter implements CompiledFilterParts {
       if (!m) return NOMATCH;
       pre = m.groups;
       const content = pre['content'];
-      delete pre['content'];
       if (content) {
         subject = content;
         if (st) st.buffer = [content];
       }
     }
-    const pf = this.prefilter;
+    const cand = st ? undefined : this.candidates;
     for (let i = 0; i < this.failregex.length; i++) {
-      if (pf && !pf.failCandidate(i, buf)) continue;
+      if (cand && cand[i] === 0) continue;
       const fr = this.failregex[i] as TranslatedRegex;
       const m = runner.exec(fr, subject, 0, subject.length, true, ascii);
       if (!m) continue;
       let unmatched: string[] | undefined;
       let matchedText = subject;
       if (st) {
-        const split = matchedLineSplit(org, `${subject}\n`, m.start, m.end, skippedLines(m.groups));
+        const split = matchedLineSplit(org, `${subject}\n`, m.start, m.end, skippedLines(fr, m.groups));
         unmatched = split.unmatched;
         matchedText = split.matched.join('\n');
       }
@@ -195,14 +212,20 @@ export class CompiledFilter implements CompiledFilterParts {
         return IGNORED;
       }
       if (st && unmatched) st.buffer = unmatched;
-      const fields = pre ? { ...pre, ...m.groups } : m.groups;
+      let fields: Record<string, string | undefined> = m.groups;
+      if (pre) {
+        fields = {};
+        for (const k in pre) if (k !== 'content') fields[k] = pre[k];
+        const g = m.groups;
+        for (const k in g) fields[k] = g[k];
+      }
       mergeAlternates(fields);
       return this.toResult(fr, fields, time, ctx);
     }
     return NOMATCH;
   }
 
-  private toResult(fr: TranslatedRegex, groups: Record<string, string>, time: number, ctx: MatchContext): MatchResult {
+  private toResult(fr: TranslatedRegex, groups: Record<string, string | undefined>, time: number, ctx: MatchContext): MatchResult {
     let fields = groups;
     const mlfid = fields['mlfid'];
     let session: SessionFail | undefined;
@@ -224,7 +247,11 @@ export class CompiledFilter implements CompiledFilterParts {
       return { kind: 'error', reason: `failregex ${JSON.stringify(fr.original)} matched but has no host or failure-id group` };
     }
     this.stats.failures++;
-    const out = { ...fields };
+    const out: Record<string, string> = {};
+    for (const k in fields) {
+      const v = fields[k];
+      if (v !== undefined) out[k] = v;
+    }
     const user = out['user'];
     return user === undefined ? { kind: 'failure', id, time, fields: out } : { kind: 'failure', id, time, user, fields: out };
   }
@@ -259,16 +286,9 @@ function stripEol(s: string): string {
 }
 
 /** <SKIPLINES> groups skiplines0, skiplines1, ... in order, as fail2ban's getSkippedLines. */
-function skippedLines(groups: Record<string, string>): string[] {
+function skippedLines(fr: TranslatedRegex, groups: Record<string, string>): string[] {
   let text = '';
-  for (let n = 0; `skiplines${n}` in groups || n === 0; n++) {
-    const v = groups[`skiplines${n}`];
-    if (v === undefined) {
-      if (n > 0) break;
-      continue;
-    }
-    text += v;
-  }
+  for (let n = 0; n < fr.skipLines; n++) text += groups[`skiplines${n}`] ?? '';
   if (text === '') return [];
   const lines = text.split(/\r\n|[\n\r\v\f\x1c-\x1e\x85\u2028\u2029]/);
   if (lines[lines.length - 1] === '') lines.pop();
@@ -276,7 +296,7 @@ function skippedLines(groups: Record<string, string>): string[] {
 }
 
 /** fail2ban's alt_ groups: `alt_user` (or `alt_user_2`) fills `user` when that is empty. */
-function mergeAlternates(fields: Record<string, string>): void {
+function mergeAlternates(fields: Record<string, string | undefined>): void {
   let any = false;
   for (const k in fields) {
     if (k.startsWith('alt_')) {

@@ -9,7 +9,8 @@
  * (a failure line that had no address yet) or when it saw more than one user name.
  */
 export interface SessionFail {
-  fields: Record<string, string>;
+  /** Groups of the session's lines; undefined marks a group fail2ban popped (kept so no delete is needed). */
+  fields: Record<string, string | undefined>;
   /** Every user name seen in the session (fail2ban's 'users'). */
   users?: Set<string>;
   /** A failure matched before the session's address was known (fail2ban's 'mlfpending'). */
@@ -83,7 +84,7 @@ function updateUsers(f: SessionFail, user: string | undefined): Set<string> | un
  * Merges one matched line into its session and returns the merged failure (fields shared with the
  * cache entry, as fail2ban shares the dict). The caller drops the line when `fields.nofail` is set.
  */
-export function mergeFailure(cache: MlfidCache, mlfid: string, fields: Record<string, string>, now: number): SessionFail {
+export function mergeFailure(cache: MlfidCache, mlfid: string, fields: Record<string, string | undefined>, now: number): SessionFail {
   const session = cache.get(mlfid, now);
   let flags = 0;
   if (truthy(fields['mlfgained'])) {
@@ -91,7 +92,7 @@ export function mergeFailure(cache: MlfidCache, mlfid: string, fields: Record<st
     if (!truthy(fields['nofail'])) fields['nofail'] = fields['mlfgained'] as string;
   } else if (truthy(fields['nofail'])) flags |= 1;
   const forget = fields['mlfforget'];
-  delete fields['mlfforget'];
+  if (forget !== undefined) fields['mlfforget'] = undefined;
   if (truthy(forget)) flags |= 2;
   let fail: SessionFail;
   let users: Set<string> | undefined;
@@ -99,11 +100,14 @@ export function mergeFailure(cache: MlfidCache, mlfid: string, fields: Record<st
     users = updateUsers(session, fields['user']);
     const g = session.fields;
     if (truthy(g['nofail'])) flags |= 4;
-    delete g['nofail'];
+    if (g['nofail'] !== undefined) g['nofail'] = undefined;
     if (truthy(g['mlfgained'])) flags |= 4;
-    delete g['mlfgained'];
+    if (g['mlfgained'] !== undefined) g['mlfgained'] = undefined;
     if (flags & 8) session.pending = false;
-    for (const [k, v] of Object.entries(fields)) g[k] = v;
+    for (const k in fields) {
+      const v = fields[k];
+      if (v !== undefined) g[k] = v;
+    }
     fail = session;
     if (flags & 2) cache.unset(mlfid);
   } else {
@@ -116,8 +120,8 @@ export function mergeFailure(cache: MlfidCache, mlfid: string, fields: Record<st
   const wasPending = fail.pending;
   fail.pending = false;
   if (wasPending || (users !== undefined && users.size > 1)) {
-    delete fail.fields['nofail'];
-    delete fail.fields['mlfgained'];
+    if (fail.fields['nofail'] !== undefined) fail.fields['nofail'] = undefined;
+    if (fail.fields['mlfgained'] !== undefined) fail.fields['mlfgained'] = undefined;
   }
   return fail;
 }

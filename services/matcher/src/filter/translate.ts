@@ -5,6 +5,7 @@ import type { Program } from './regex/backtrack.js';
 import { compileProgram, NotCompilable } from './regex/backtrack.js';
 import { emitRe2, UnsupportedConstruct } from './regex/emit-re2.js';
 import { requiredLiterals } from './regex/literals.js';
+import { alwaysPresent, leadingCapture } from './regex/shape.js';
 import { eliminateLookarounds } from './regex/lookaround.js';
 import { parsePythonRegex, RegexSyntaxError } from './regex/parse-python.js';
 import { globalToLocalFlags, resolveTags } from './tags.js';
@@ -35,6 +36,10 @@ export interface TranslatedRegex {
    * any-of). Empty: nothing is known. Strings never contain a newline.
    */
   literals: readonly (readonly string[])[];
+  /** Groups that take part, with a non-empty value, in every match (e.g. nofail, mlfforget). */
+  always: ReadonlySet<string>;
+  /** The capture that starts every match at the beginning of the subject (\A(?P<mlfid>...)), if any. */
+  leadingGroup: string | undefined;
 }
 
 export class TranslateError extends Error {
@@ -105,6 +110,8 @@ export function translatePattern(pattern: string, opts: TranslateOptions): Trans
     skipLines: tagged.skipLines,
     program,
     literals: requiredLiterals(plain, opts.tables),
+    always: alwaysPresent(plain),
+    leadingGroup: leadingCapture(plain),
   };
 }
 

@@ -17,8 +17,15 @@ export function isEmailAddress(text: string): boolean {
   return domain.split('.').every((label) => DOMAIN_LABEL.test(label));
 }
 
+/** Domains are case-insensitive; local parts may not be, so they are kept as written. */
+export function normalizeAddress(address: string): string {
+  const at = address.lastIndexOf('@');
+  return address.slice(0, at) + address.slice(at).toLowerCase();
+}
+
 /** A display name for From: printable text only; the mailer quotes and encodes it. */
 export function isDisplayName(text: string): boolean {
+  // eslint-disable-next-line no-control-regex -- finding control characters is the point
   return text.length > 0 && text.length <= 128 && !/[\u0000-\u001f\u007f-\u009f\u2028\u2029"<>\\]/u.test(text);
 }
 

@@ -1,5 +1,5 @@
 import { PortcullisError, splitWords, type JailConfig } from '@portcullis/shared';
-import { isDisplayName, isEmailAddress, type Mailbox } from './addresses.js';
+import { isDisplayName, isEmailAddress, normalizeAddress, type Mailbox } from './addresses.js';
 
 /**
  * fail2ban's mail actions. Portcullis does not run sendmail or mail: a jail that lists one of these
@@ -54,7 +54,8 @@ export function jailMailRoutes(jails: readonly JailConfig[], host: string): Map<
           if (!isEmailAddress(raw)) {
             throw fail(`dest ${JSON.stringify(raw)} is not an e-mail address; write a full address such as root@localhost or ops@example.org`);
           }
-          if (!route.recipients.includes(raw.toLowerCase())) route.recipients.push(raw.toLowerCase());
+          const address = normalizeAddress(raw);
+          if (!route.recipients.includes(address)) route.recipients.push(address);
         }
       }
       const sender = action.options['sender'];

@@ -6,8 +6,10 @@
  */
 
 // C0 and C1 controls, DEL, line/paragraph separators, bidi embeddings/overrides/isolates, BOM.
+// eslint-disable-next-line no-control-regex -- finding control characters is the point
 const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff]/gu;
 // The same without TAB, for multi-line bodies where a tab is harmless.
+// eslint-disable-next-line no-control-regex -- finding control characters is the point
 const UNSAFE_IN_BODY = /[\u0000-\u0008\u000a-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff]/gu;
 
 /**

@@ -102,8 +102,7 @@ export class DoneSet {
 
   /** Forgets what lies at or below the consumer's ack floor (it is never redelivered). */
   async prune(ackFloor: number): Promise<void> {
-    this.own.dropThrough(ackFloor);
-    this.dirty = true;
+    if (this.own.dropThrough(ackFloor)) this.dirty = true;
     for (const [key, set] of this.others) {
       if (set.max <= ackFloor) {
         this.others.delete(key);

@@ -44,13 +44,15 @@ export class RangeSet {
     this.ranges.splice(start, end - start, [newLo, newHi]);
   }
 
-  /** Drops every member <= floor. */
-  dropThrough(floor: number): void {
+  /** Drops every member <= floor; true when anything was dropped. */
+  dropThrough(floor: number): boolean {
     let i = 0;
     while (i < this.ranges.length && (this.ranges[i] as [number, number])[1] <= floor) i++;
     this.ranges.splice(0, i);
     const first = this.ranges[0];
-    if (first && first[0] <= floor) first[0] = floor + 1;
+    const clipped = first !== undefined && first[0] <= floor;
+    if (first && clipped) first[0] = floor + 1;
+    return i > 0 || clipped;
   }
 
   toJSON(): [number, number][] {

@@ -6,7 +6,7 @@ import type { CommonSettings, DigestTime } from '../config/notifier-config.js';
 import { notificationId } from '../content/notification.js';
 import { backoffDelay } from '../delivery/backoff.js';
 import { readPeriod } from './read-period.js';
-import { DigestAccumulator } from './report.js';
+import { DigestAccumulator, type DigestReport } from './report.js';
 import { localDate, nextSlot, previousSlot, slotAtOrBefore } from './slots.js';
 
 /** A digest missed while the notifier was down is still sent if it starts within this long. */
@@ -56,21 +56,22 @@ export class DigestRunner {
   }
 
   private async run(slot: number): Promise<void> {
-    const { kv, log, common } = this.deps;
+    const { log, common } = this.deps;
     const date = localDate(slot);
-    const pending: { id: string; target: Target; mark: string }[] = [];
-    for (const t of this.deps.targets) {
-      const mark = `digest.${t.id}.${date}`;
-      const entry = await kv.get(mark);
-      if (entry?.operation === 'PUT') continue;
-      pending.push({ ...t, mark });
-    }
-    if (pending.length === 0) return;
-    const from = previousSlot(slot, this.deps.time);
-    const acc = new DigestAccumulator(date, from, slot);
-    await readPeriod(this.deps.bus, acc, from, slot);
-    const digest = acc.report();
     const giveUpAt = nextSlot(slot, this.deps.time);
+    // NATS may be away at digest time: keep trying (the day's digest is not skipped for that).
+    let prepared: Awaited<ReturnType<DigestRunner['prepare']>> | undefined;
+    for (let attempt = 1; !prepared && !this.stopping && this.deps.clock.now() < giveUpAt; attempt++) {
+      try {
+        prepared = await this.prepare(slot, date);
+      } catch (e) {
+        const delay = backoffDelay(attempt, common.retryMinMs, common.retryMaxMs);
+        log.warn({ date, attempt, retryInMs: delay, err: describeError(e) }, 'cannot build the daily digest yet; retrying');
+        await this.pause(delay);
+      }
+    }
+    if (!prepared) return;
+    const { pending, digest } = prepared;
     await Promise.all(
       pending.map(async ({ target, mark }) => {
         const notification = { kind: 'digest' as const, id: notificationId(target.key, [`digest:${date}`]), host: common.host, digest };
@@ -89,6 +90,20 @@ export class DigestRunner {
         }
       }),
     );
+  }
+
+  /** The targets still owed this date's digest, and the digest (read from the streams) if any are. */
+  private async prepare(slot: number, date: string): Promise<{ pending: { target: Target; mark: string }[]; digest: DigestReport }> {
+    const pending: { target: Target; mark: string }[] = [];
+    for (const t of this.deps.targets) {
+      const mark = `digest.${t.id}.${date}`;
+      const entry = await this.deps.kv.get(mark);
+      if (entry?.operation !== 'PUT') pending.push({ target: t.target, mark });
+    }
+    const from = previousSlot(slot, this.deps.time);
+    const acc = new DigestAccumulator(date, from, slot);
+    if (pending.length > 0) await readPeriod(this.deps.bus, acc, from, slot);
+    return { pending, digest: acc.report() };
   }
 
   /** Records the digest as sent; retried apart from the send so a KV hiccup never mails it twice. */

@@ -23,20 +23,20 @@ export class HttpSink {
 
   static async start(): Promise<HttpSink> {
     const port = await findFreePort();
-    let sink: HttpSink | undefined;
+    const ref: { sink?: HttpSink } = {};
     const server = createServer((req, res) => {
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => {
         const path = req.url ?? '/';
-        const status = sink?.next(path) ?? 200;
-        sink?.requests.push({ path, headers: req.headers, body: Buffer.concat(chunks).toString('utf8'), status });
+        const status = ref.sink?.next(path) ?? 200;
+        ref.sink?.requests.push({ path, headers: req.headers, body: Buffer.concat(chunks).toString('utf8'), status });
         res.writeHead(status, { 'content-type': 'text/plain' }).end(status === 200 ? 'ok' : 'failing on purpose');
       });
     });
     await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
-    sink = new HttpSink(server, port);
-    return sink;
+    ref.sink = new HttpSink(server, port);
+    return ref.sink;
   }
 
   url(path: string): string {

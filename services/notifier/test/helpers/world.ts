@@ -53,8 +53,8 @@ export class World {
     return new World(await startTestNats());
   }
 
-  async bus(name = 'test'): Promise<Bus> {
-    const bus = await connectBus({ url: this.nats.url, name, log: logger() });
+  async bus(name = 'test', url = this.nats.url): Promise<Bus> {
+    const bus = await connectBus({ url, name, log: logger() });
     this.buses.push(bus);
     await ensureStreams(bus);
     return bus;
@@ -64,13 +64,14 @@ export class World {
     this.cleanups.push(fn);
   }
 
-  async context(dir: string, clock: Clock = systemClock): Promise<ServiceContext> {
+  /** `url` connects the notifier somewhere else than the server itself (a proxy in front of it). */
+  async context(dir: string, clock: Clock = systemClock, url?: string): Promise<ServiceContext> {
     const config = loadConfig(dir, { hostName: HOST });
-    return { config, bus: await this.bus('notifier'), log: logger(), clock, stateDir: dir };
+    return { config, bus: await this.bus('notifier', url), log: logger(), clock, stateDir: dir };
   }
 
-  async notifier(dir: string, opts: NotifierOptions = {}, clock?: Clock): Promise<NotifierService> {
-    const service = await startNotifier(await this.context(dir, clock), opts);
+  async notifier(dir: string, opts: NotifierOptions = {}, clock?: Clock, url?: string): Promise<NotifierService> {
+    const service = await startNotifier(await this.context(dir, clock, url), opts);
     this.services.push(service);
     return service;
   }
@@ -143,6 +144,20 @@ export function flood(over: Partial<FlowAlertV1> = {}): FlowAlertV1 {
 
 export async function publishDecision(bus: Bus, d: BanDecisionV1): Promise<void> {
   await publishDurable(bus, CONTRACTS.decision, subjectFor(SUBJECTS.decisions, d.jail), d, d.id);
+}
+
+/** Publishes like a producer that must not lose a decision: retried until stored (Nats-Msg-Id dedupes). */
+export async function publishDecisionRetrying(bus: Bus, d: BanDecisionV1, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      await publishDecision(bus, d);
+      return;
+    } catch (e) {
+      if (Date.now() > deadline) throw e;
+      await sleep(200);
+    }
+  }
 }
 
 export async function publishAlert(bus: Bus, a: FlowAlertV1): Promise<void> {

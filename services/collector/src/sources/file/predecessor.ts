@@ -13,7 +13,7 @@ const COMPRESSED = /\.(gz|bz2|xz|zst|lz4|lzma|z|zip)$/i;
  * offset (copytruncate made a copy, then emptied the original). Null when neither exists.
  */
 export async function findPredecessor(path: string, saved: FilePosition): Promise<string | null> {
-  const candidates = await rotationCandidates(path);
+  const candidates = (await rotationCandidates(path)).map((c) => c.path);
   const checked: { path: string; sameInode: boolean }[] = [];
   for (const c of candidates) {
     try {
@@ -32,7 +32,36 @@ export async function findPredecessor(path: string, saved: FilePosition): Promis
   return null;
 }
 
-async function rotationCandidates(path: string): Promise<string[]> {
+/** `auth.log.1`, `auth.log-20260101`, `auth.log.2026-01-01_03`: what logrotate names generations. */
+const GENERATION_SUFFIX = /^[.\-_]\d[\d\-_]*$/;
+
+/**
+ * Rotated generations newer than `older` (a file found by findPredecessor): written after it, so
+ * never read by us if our saved position was in `older`. Happens when the collector was down across
+ * two or more rotations. Only strictly rotation-shaped names count (a stray `auth.log.bak` is not
+ * a generation), `exclude` (the live file, files already being read) is skipped, and the result is oldest first by mtime.
+ */
+export async function findNewerGenerations(path: string, older: string, exclude: { dev: string; ino: string }[]): Promise<string[]> {
+  const olderSt = await stat(older, { bigint: true });
+  const found: { path: string; mtime: bigint }[] = [];
+  for (const { path: c, suffix } of await rotationCandidates(path)) {
+    if (c === older || !GENERATION_SUFFIX.test(suffix)) continue;
+    try {
+      const st = await stat(c, { bigint: true });
+      if (!st.isFile() || (st.dev === olderSt.dev && st.ino === olderSt.ino)) continue;
+      if (exclude.some((x) => st.dev.toString() === x.dev && st.ino.toString() === x.ino)) continue;
+      // Strictly later: with an equal mtime the order is unknown, and replaying an old file would
+      // be worse than missing a generation that was rotated within the same clock tick.
+      if (st.mtimeNs > olderSt.mtimeNs) found.push({ path: c, mtime: st.mtimeNs });
+    } catch {
+      // Vanished meanwhile.
+    }
+  }
+  found.sort((a, b) => (a.mtime < b.mtime ? -1 : a.mtime > b.mtime ? 1 : 0));
+  return found.map((f) => f.path);
+}
+
+async function rotationCandidates(path: string): Promise<{ path: string; suffix: string }[]> {
   const places = new Map<string, Set<string>>();
   const add = (p: string): void => {
     const d = dirname(p);
@@ -46,7 +75,7 @@ async function rotationCandidates(path: string): Promise<string[]> {
   } catch {
     // The path is gone (deleted or rotated away with nothing re-created): its own directory is enough.
   }
-  const out: string[] = [];
+  const out: { path: string; suffix: string }[] = [];
   for (const [dir, bases] of places) {
     let entries: string[];
     try {
@@ -58,7 +87,7 @@ async function rotationCandidates(path: string): Promise<string[]> {
       if (COMPRESSED.test(e)) continue;
       for (const b of bases) {
         const rest = e.slice(b.length);
-        if (e.startsWith(b) && rest.length > 1 && '.-_'.includes(rest[0] as string)) out.push(join(dir, e));
+        if (e.startsWith(b) && rest.length > 1 && '.-_'.includes(rest[0] as string)) out.push({ path: join(dir, e), suffix: rest });
       }
     }
   }

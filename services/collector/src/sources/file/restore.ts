@@ -2,7 +2,7 @@ import { open, stat } from 'node:fs/promises';
 import type { Logger } from '@portcullis/shared';
 import type { FilePosition, PathPositions } from '../../positions/position-store.js';
 import { FileReader } from './file-reader.js';
-import { findPredecessor } from './predecessor.js';
+import { findNewerGenerations, findPredecessor } from './predecessor.js';
 
 /** 'end': a file present at first start is read from its end; 'start': from its beginning. */
 export type StartMode = 'end' | 'start';
@@ -42,9 +42,14 @@ export async function restoreReaders(
         return out;
       }
       await reader.close();
-      await openPredecessor(path, cur, 'truncated or replaced in place while stopped', out, maxLineBytes, log);
-    } else if (cur) {
-      await openPredecessor(path, cur, present ? 'rotated while stopped' : 'gone while stopped', out, maxLineBytes, log);
+    }
+    if (cur) {
+      const same = present && st.dev.toString() === cur.dev && st.ino.toString() === cur.ino;
+      const why = same ? 'truncated or replaced in place while stopped' : present ? 'rotated while stopped' : 'gone while stopped';
+      const pred = await openPredecessor(path, cur, why, out, maxLineBytes, log);
+      const exclude = out.old.map((r) => ({ dev: r.dev, ino: r.ino }));
+      if (present) exclude.push({ dev: st.dev.toString(), ino: st.ino.toString() });
+      if (pred) await openNewerGenerations(path, pred, exclude, out, maxLineBytes, log);
     }
     if (!present) return out;
     const offset = saved || mode === 'start' ? 0 : await lastLineStart(path);
@@ -63,17 +68,38 @@ async function openPredecessor(
   out: Restored,
   maxLineBytes: number,
   log: Pick<Logger, 'info' | 'warn'>,
-): Promise<void> {
+): Promise<string | null> {
   const pred = await findPredecessor(path, pos);
   if (!pred) {
     log.warn({ path, offset: pos.offset, why }, 'the previous file could not be found among its rotated names; its unread remainder is lost');
-    return;
+    return null;
   }
   log.info({ path, from: pred, offset: pos.offset, why }, 'reading the remainder of the previous file first');
   try {
     out.old.push(await FileReader.open(pred, atSaved(pos), maxLineBytes));
+    return pred;
   } catch (e) {
     log.warn({ path, from: pred, err: (e as Error).message }, 'the previous file could not be opened; its unread remainder is lost');
+    return null;
+  }
+}
+
+/** Generations rotated after `pred` while we were down: never read, so read whole, oldest first. */
+async function openNewerGenerations(
+  path: string,
+  pred: string,
+  exclude: { dev: string; ino: string }[],
+  out: Restored,
+  maxLineBytes: number,
+  log: Pick<Logger, 'info' | 'warn'>,
+): Promise<void> {
+  for (const g of await findNewerGenerations(path, pred, exclude)) {
+    log.info({ path, from: g }, 'reading a whole generation rotated while stopped');
+    try {
+      out.old.push(await FileReader.open(g, { offset: 0 }, maxLineBytes));
+    } catch (e) {
+      log.warn({ path, from: g, err: (e as Error).message }, 'a generation rotated while stopped could not be opened; its lines are lost');
+    }
   }
 }
 

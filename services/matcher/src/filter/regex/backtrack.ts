@@ -175,7 +175,7 @@ export function compileProgram(root: Node, tables: UnicodeTables, captureIds: re
   };
 
   const compileRepeat = (n: Extract<Node, { t: 'repeat' }>): void => {
-    if (nullable(n.body) && n.max !== n.min) throw new NotCompilable('repetition of an empty-matching sub-pattern');
+    if (nullable(n.body) && n.max === Number.POSITIVE_INFINITY) throw new NotCompilable('repetition of an empty-matching sub-pattern');
     for (let i = 0; i < n.min; i++) compile(n.body);
     if (n.max === Number.POSITIVE_INFINITY) {
       const single = n.body.t === 'char' || n.body.t === 'cls' || n.body.t === 'set' ? asciiSet(n.body) : undefined;
@@ -343,11 +343,13 @@ function assertKind(kind: Extract<Node, { t: 'assert' }>['kind']): number {
 
 /** Reusable buffers for runs (one per thread of work; matching is synchronous). */
 export class Scratch {
-  visited = new Int32Array(1 << 16);
+  visited: Int32Array = new Int32Array(1 << 16);
   epoch = 0;
-  stack = new Int32Array(3 << 10);
+  stack: Int32Array = new Int32Array(3 << 10);
   /** Highest subject position any path looked at in the last run (n: the end was seen). */
   maxRead = -1;
+  /** Steps the last run took. */
+  steps = 0;
 
   prepare(states: number): void {
     if (this.visited.length < states) {
@@ -395,7 +397,7 @@ export function run(prog: Program, s: string, begin: number, end: number, nl: bo
   const first = prog.first;
   const zeroWidth = prog.zeroWidth;
   const slots = prog.slots;
-  let stack = scratch.stack;
+  let stack: Int32Array = scratch.stack;
   let steps = 0;
   let maxRead = -1;
   const lastStart = prog.anchored ? 0 : n;
@@ -527,6 +529,7 @@ export function run(prog: Program, s: string, begin: number, end: number, nl: bo
         }
         if (op === OP_MATCH) {
           scratch.maxRead = maxRead;
+          scratch.steps = steps;
           return RUN_MATCH;
         }
         break; // OP_FAIL
@@ -534,6 +537,7 @@ export function run(prog: Program, s: string, begin: number, end: number, nl: bo
     }
   }
   scratch.maxRead = maxRead;
+  scratch.steps = steps;
   return RUN_NOMATCH;
 }
 

@@ -68,10 +68,10 @@ function walk(n: Node, tables: UnicodeTables): Info {
     case 'assert':
       return { exact: [''], clauses: [] };
     case 'char':
-      if (!n.icase) return { exact: [String.fromCodePoint(n.cp)], clauses: [] };
-    // falls through: case-insensitive characters are their folded set, as the translation uses.
     case 'cls':
     case 'set': {
+      if (n.t === 'char' && !n.icase) return { exact: [String.fromCodePoint(n.cp)], clauses: [] };
+      // Case-insensitive characters are their folded set, as the translation uses.
       const r = nodeRanges(n, tables);
       if (size(r) > 4) return { exact: null, clauses: [] };
       const chars: string[] = [];

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { EVENT_TYPES, type EventType } from '../../content/events.js';
-import { isDisplayName, isEmailAddress, type Mailbox } from '../../config/addresses.js';
+import { isDisplayName, isEmailAddress, normalizeAddress, type Mailbox } from '../../config/addresses.js';
 import { jailMailRoutes } from '../../config/mail-actions.js';
 import type { OptionReader } from '../../config/options.js';
 import { readSecret } from '../../config/secrets.js';
@@ -72,7 +72,7 @@ export function parseEmailConfig(input: ChannelParseInput): EmailConfig | undefi
     if (list === undefined) return undefined;
     return list.map((a) => {
       if (!isEmailAddress(a)) throw options.error(key, `${key}: ${JSON.stringify(a)} is not an e-mail address (write name@domain, separated by commas)`);
-      return a.toLowerCase();
+      return normalizeAddress(a);
     });
   };
   const recipients = addresses('recipients') ?? [];
@@ -138,6 +138,7 @@ function parseSmtp(options: OptionReader, env: ChannelParseInput['env'], warning
   const password = readSecret(options, { file: 'smtp_password_file', env: 'smtp_password_env' }, env, warnings);
   if (user !== undefined && password === undefined) throw options.error('smtp_user', 'smtp_user is set but no password: set smtp_password_file or smtp_password_env');
   if (user === undefined && password !== undefined) throw options.error('smtp_password_file', 'a SMTP password is set but smtp_user is not');
+  // eslint-disable-next-line no-control-regex -- finding control characters is the point
   if (user !== undefined && /[\u0000-\u001f\u007f]/.test(user)) throw options.error('smtp_user', 'smtp_user must not contain control characters');
   const caFile = options.raw('smtp_tls_ca_file');
   let ca: string | undefined;

@@ -1,0 +1,18 @@
+import { Session } from 'node:inspector/promises';
+import { writeFileSync } from 'node:fs';
+import { loadFilter, FilterCompileCache } from './src/filter/index.js';
+import { sshdLog } from './bench/gen/sshd-log.js';
+const N = 300000;
+const gen = sshdLog(42, Date.UTC(2026, 2, 1));
+const lines: string[] = [];
+for (let i = 0; i < N; i++) lines.push(gen.next().value.text);
+const f = loadFilter({ configDir: '/etc/fail2ban', name: process.argv[2] ?? 'sshd', cache: new FilterCompileCache(), now: Date.UTC(2026, 2, 2) });
+const now = Date.UTC(2026, 2, 2);
+for (const l of lines.slice(0, 50000)) f.match(l, { now, source: 's' });
+const s = new Session(); s.connect(); await s.post('Profiler.enable'); await s.post('Profiler.start');
+const c0 = process.cpuUsage();
+for (let r = 0; r < 2; r++) for (const l of lines) f.match(l, { now, source: 's' });
+const u = process.cpuUsage(c0);
+const { profile } = await s.post('Profiler.stop');
+console.log('cpu l/s', (2 * N / ((u.user + u.system) / 1e6)).toFixed(0));
+writeFileSync('/tmp/prof/x.cpuprofile', JSON.stringify(profile));

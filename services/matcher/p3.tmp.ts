@@ -1,0 +1,12 @@
+import { loadFilter, FilterCompileCache } from './src/filter/index.js';
+import { sshdLog } from './bench/gen/sshd-log.js';
+const N = 100000;
+const gen = sshdLog(42, Date.UTC(2026, 2, 1));
+const lines: string[] = [];
+for (let i = 0; i < N; i++) lines.push(gen.next().value.text);
+const f = loadFilter({ configDir: '/etc/fail2ban', name: 'sshd', cache: new FilterCompileCache(), now: Date.UTC(2026, 2, 2) });
+const now = Date.UTC(2026, 2, 2);
+const r = f.runner as any; const orig = r.exec.bind(r); const stats = new Map<string, [number, number]>();
+r.exec = (t: any, ...a: unknown[]) => { const m = orig(t, ...a); const k = (t.original as string).slice(0, 50); const e = stats.get(k) ?? [0, 0]; e[0]++; e[1] += r.scratch.steps; stats.set(k, e); return m; };
+for (const l of lines) f.match(l, { now, source: 's' });
+for (const [k, [c, s]] of [...stats].sort((a, b) => b[1][1] - a[1][1])) console.log(String(c).padStart(7), String(s).padStart(9), (s / c).toFixed(0).padStart(5), k);
