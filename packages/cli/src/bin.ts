@@ -2,10 +2,9 @@
 import { Command, Option } from 'commander';
 import { DEFAULT_CONFIG_DIR, DEFAULT_STATE_DIR, describeError } from '@portcullis/shared';
 import { banCommand, unbanCommand } from './commands/ban.js';
-import { regexCommand } from './commands/regex.js';
+import type { regexCommand } from './commands/regex.js';
 import { statusCommand } from './commands/status.js';
 import { auditCommand, trustCommand, trustedCommand, untrustCommand, type AuditOptions } from './commands/trust.js';
-import { upCommand } from './commands/up.js';
 import { EXIT, exitCodeFor } from './exit-codes.js';
 
 const program = new Command('portcullis')
@@ -36,6 +35,8 @@ withLocation(program.command('up'))
   .option('--from-start', 'on first start, read existing log files from their beginning instead of their end')
   .action((opts: { config: string; state: string; fromStart?: boolean }) =>
     run(async () => {
+      // Loaded on demand: the stack pulls in every service, which the other commands do not need.
+      const { upCommand } = await import('./commands/up.js');
       await upCommand(opts);
     })(),
   );
@@ -99,7 +100,7 @@ withLocation(program.command('regex'))
   .option('--now <epoch>', 'the "now" (epoch seconds) for year inference of time stamps without a year')
   .option('-o, --option <k=v>', 'set a filter option (repeatable)', (v: string, prev: string[]) => [...prev, v], [] as string[])
   .action((log: string, filter: string, ignore: string | undefined, opts: Parameters<typeof regexCommand>[3]) =>
-    run(() => regexCommand(log, filter, ignore, opts))(),
+    run(async () => (await import('./commands/regex.js')).regexCommand(log, filter, ignore, opts))(),
   );
 
 await program.parseAsync(process.argv);

@@ -20,6 +20,12 @@ export const SUBJECTS = {
   flowAlerts: `${SUBJECT_PREFIX}.flow.alert`,
   /** ControlRequest/ControlReply: request-reply to the banner (status, ban, unban). */
   control: `${SUBJECT_PREFIX}.control.banner`,
+  /**
+   * LogBatch, re-published by the matcher's router to one of a fixed number of partitions by host
+   * (`.<partition>`), so that every line of a source reaches the matcher state of that source in
+   * order. Stream PORTCULLIS_LOG_PARTS, owned by the matcher.
+   */
+  logPartitions: `${SUBJECT_PREFIX}.log.part`,
 } as const;
 
 /** JetStream streams: where durability matters (nothing read is lost while a consumer is down). */

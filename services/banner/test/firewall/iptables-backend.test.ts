@@ -121,7 +121,8 @@ describe.each(['nft', 'legacy'] as const)('iptables backend with iptables-%s (re
   it('reject (multiport, tcp and udp): tcp is refused, udp gets port-unreachable, unlisted ports are open', async () => {
     await ipt.call('ban', { entries: [{ jail: WEB.jail, ip: A2, timeoutSec: 600 }, { jail: WEB.jail, ip: B2, timeoutSec: 600 }] });
     for (const from of [A2, B2]) {
-      expect(await tcp(80, from)).toBe('refused');
+      // Linux reports an ICMPv6 error to a connecting TCP socket only once its SYN is retransmitted (~1 s).
+      expect(await tcp(80, from, 2500)).toBe('refused');
       expect(await udp(53, from)).toBe('refused');
       expect(await tcp(8080, from)).toBe('connected');
       expect(await tcp(22, from)).toBe('connected');
@@ -230,7 +231,7 @@ describe.each(['nft', 'legacy'] as const)('iptables backend with iptables-%s (re
     expect(await tcp(22, A4)).toBe('connected');
     expect(await tcp(22, A6)).toBe('connected');
     expect(await tcp(22, B2)).toBe('timeout');
-    expect(await tcp(80, A2)).toBe('refused');
+    expect(await tcp(80, A2, 2500)).toBe('refused');
   });
 
   it('rejects unknown jails and invalid addresses without touching the kernel', async () => {

@@ -24,7 +24,7 @@ export function parseTrustEntry(text: string): TrustEntry | string {
   if (slash >= 0) {
     const mask = bare.slice(slash + 1);
     if (/^\d{1,3}$/.test(mask)) prefix = Number(mask);
-    else if (isIP(mask) === family) prefix = maskToPrefix(mask, family) ?? -1;
+    else if (isIP(mask) === family) prefix = maskToPrefix(mask, family as 4 | 6) ?? -1;
     else prefix = -1;
     if (prefix < 0 || prefix > bits) return `has "${mask}" after "/", which is neither a prefix length (0-${bits}) nor a contiguous netmask`;
   }

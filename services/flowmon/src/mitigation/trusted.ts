@@ -2,7 +2,7 @@ import { lookup } from 'node:dns/promises';
 import { BlockList, isIP } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import type { Logger } from '@portcullis/shared';
-import { parseTrustEntry, type TrustEntry } from '../config/trust-entries.js';
+import { networkAddress, parseTrustEntry, type TrustEntry } from '../config/trust-entries.js';
 
 export interface TrustedNet {
   family: 4 | 6;
@@ -18,17 +18,30 @@ export interface Trusted {
 
 export function createTrusted(nets: TrustedNet[]): Trusted {
   const list = new BlockList();
-  const unique = new Map<string, TrustedNet>();
-  for (const n of nets) unique.set(`${n.addr}/${n.prefix}`, n);
-  for (const n of unique.values()) list.addSubnet(n.addr, n.prefix, n.family === 4 ? 'ipv4' : 'ipv6');
+  const outer = outermost(nets);
+  for (const n of outer) list.addSubnet(n.addr, n.prefix, n.family === 4 ? 'ipv4' : 'ipv6');
   return {
-    nets: [...unique.values()],
+    nets: outer,
     has(ip: string): boolean {
       const family = isIP(ip);
       if (family === 0) return false;
       return list.check(ip, family === 4 ? 'ipv4' : 'ipv6');
     },
   };
+}
+
+/**
+ * The networks not inside another one of the list: an nftables interval set refuses overlapping
+ * elements, and two prefixes either nest or are disjoint.
+ */
+export function outermost(nets: readonly TrustedNet[]): TrustedNet[] {
+  const sorted = [...nets].map((n) => ({ ...n, addr: networkAddress(n.addr, n.family, n.prefix) })).sort((a, b) => a.prefix - b.prefix);
+  const out: TrustedNet[] = [];
+  for (const n of sorted) {
+    const covered = out.some((o) => o.family === n.family && o.prefix <= n.prefix && networkAddress(n.addr, n.family, o.prefix) === o.addr);
+    if (!covered) out.push(n);
+  }
+  return out;
 }
 
 export const LOOPBACK: TrustedNet[] = [

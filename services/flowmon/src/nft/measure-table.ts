@@ -18,6 +18,12 @@ export const CT_COUNT_PRIORITY = -10;
 export const CLASS_COUNTERS = ['all', 'tcp', 'syn', 'udp', 'dns', 'icmp', 'other', 'tcp_oos'] as const;
 export type ClassCounter = (typeof CLASS_COUNTERS)[number];
 
+/**
+ * The nft object name of a class counter. Prefixed: libnftables reads a bare name in JSON as an
+ * expression first, and `tcp`, `udp` or `icmp` would be taken for the protocol.
+ */
+export const classCounter = (c: ClassCounter): string => `m_${c}`;
+
 /** `p_<proto>_<port>`: packets to a service port; `n_tcp_<port>`: connection-opening SYNs to it. */
 export function portCounter(kind: 'p' | 'n', p: ServicePort): string {
   return `${kind}_${p.proto}_${p.port}`;
@@ -33,7 +39,7 @@ export function measureCommands(table: string, ports: readonly ServicePort[]): F
   ];
   const tcp = ports.filter((p) => p.proto === 'tcp');
   const udp = ports.filter((p) => p.proto === 'udp');
-  const counters = [...CLASS_COUNTERS, ...ports.map((p) => portCounter('p', p)), ...tcp.map((p) => portCounter('n', p))];
+  const counters = [...CLASS_COUNTERS.map(classCounter), ...ports.map((p) => portCounter('p', p)), ...tcp.map((p) => portCounter('n', p))];
   for (const name of counters) cmds.push({ add: { counter: { family, table, name } } });
 
   const chain = (name: string, base?: { hook: 'prerouting' | 'input'; prio: number }): void => {
@@ -61,7 +67,7 @@ export function measureCommands(table: string, ports: readonly ServicePort[]): F
   rule('count', [fx.match(fx.meta('iif'), 'lo'), fx.ret()]);
   // Only traffic for this host: a router's forwarded packets are not its load.
   rule('count', [fx.match(fx.fibDaddrType(), 'local', '!='), fx.ret()]);
-  rule('count', [fx.counterRef('all')]);
+  rule('count', [fx.counterRef(classCounter('all'))]);
   rule('count', [
     fx.gotoMap(fx.meta('l4proto'), [
       ['tcp', 'c_tcp'],
@@ -70,23 +76,23 @@ export function measureCommands(table: string, ports: readonly ServicePort[]): F
       ['ipv6-icmp', 'c_icmp'],
     ]),
   ]);
-  rule('count', [fx.counterRef('other')]);
+  rule('count', [fx.counterRef(classCounter('other'))]);
 
-  rule('c_tcp', [fx.counterRef('tcp')]);
+  rule('c_tcp', [fx.counterRef(classCounter('tcp'))]);
   if (tcp.length > 0) rule('c_tcp', [portMap('p', tcp, 'tcp')]);
   rule('c_tcp', [fx.match(fx.synAck(), 'syn'), fx.jump('c_syn')]);
-  rule('c_syn', [fx.counterRef('syn')]);
+  rule('c_syn', [fx.counterRef(classCounter('syn'))]);
   if (tcp.length > 0) rule('c_syn', [portMap('n', tcp, 'tcp')]);
 
   // Responses from port 53 are counted apart: a flood of them is DNS amplification, not a UDP flood.
-  rule('c_udp', [fx.match(fx.payload('udp', 'sport'), 53), fx.counterRef('dns')]);
-  rule('c_udp', [fx.match(fx.payload('udp', 'sport'), 53, '!='), fx.counterRef('udp')]);
+  rule('c_udp', [fx.match(fx.payload('udp', 'sport'), 53), fx.counterRef(classCounter('dns'))]);
+  rule('c_udp', [fx.match(fx.payload('udp', 'sport'), 53, '!='), fx.counterRef(classCounter('udp'))]);
   if (udp.length > 0) rule('c_udp', [portMap('p', udp, 'udp')]);
-  rule('c_icmp', [fx.counterRef('icmp')]);
+  rule('c_icmp', [fx.counterRef(classCounter('icmp'))]);
 
   // TCP that conntrack finds invalid or that opens a connection without SYN: ACK, RST and FIN floods.
   rule('ct_count', [fx.match(fx.meta('iif'), 'lo'), fx.ret()]);
-  rule('ct_count', [fx.match(fx.meta('l4proto'), 'tcp'), fx.match(fx.synAck(), 'syn', '!='), fx.match(fx.ct('state'), ['invalid', 'new'], 'in'), fx.counterRef('tcp_oos')]);
+  rule('ct_count', [fx.match(fx.meta('l4proto'), 'tcp'), fx.match(fx.synAck(), 'syn', '!='), fx.match(fx.ct('state'), ['invalid', 'new'], 'in'), fx.counterRef(classCounter('tcp_oos'))]);
   return cmds;
 }
 

@@ -1,7 +1,7 @@
 export { BUILTIN_FILTER_DIR, FilterCompileCache, loadFilter, type LoadFilterOptions } from './load-filter.js';
 export { RegexRunner, isAscii, FAST_MAX_LENGTH, type RegexMatch } from './runner.js';
-export { MlfidCache, mergeFailure, type SessionFail } from './mlfid.js';
-export { CompiledFilter, MAX_LINE_LENGTH, MAX_SOURCES, type FilterStats, type MatchContext, type MatchResult } from './matcher.js';
+export { MlfidCache, mergeFailure, type SessionFail, type SessionSnapshot } from './mlfid.js';
+export { CompiledFilter, MAX_LINE_LENGTH, MAX_SOURCES, type FilterStats, type MatchContext, type MatchResult, type SourceStateSnapshot } from './matcher.js';
 export { translatePattern, extractGroups, TranslateError, type TranslatedRegex, type TranslateOptions } from './translate.js';
 export { createUnicodeTables, type UnicodeTables } from './regex/charset.js';
 export { resolveTags, IP4_RE, IP6_RE } from './tags.js';

@@ -1,6 +1,6 @@
 import type { DateDetector } from '../dates/detector.js';
 import { matchedLineSplit } from './line-buffer.js';
-import type { SessionFail } from './mlfid.js';
+import type { SessionFail, SessionSnapshot } from './mlfid.js';
 import { mergeFailure, MlfidCache } from './mlfid.js';
 import { Prefilter } from './prefilter.js';
 import { isAscii, RegexRunner } from './runner.js';
@@ -72,6 +72,12 @@ function hasNonAsciiWord(line: string): boolean {
   return false;
 }
 
+/** What a filter remembers about one source, as plain data (for another matcher instance). */
+export interface SourceStateSnapshot {
+  buffer: string[];
+  sessions: SessionSnapshot[];
+}
+
 interface SourceState {
   /** Date-stripped lines not yet consumed by a match (maxlines > 1). */
   buffer: string[];
@@ -126,6 +132,28 @@ export class CompiledFilter implements CompiledFilterParts {
   /** Sources with buffered lines or open sessions (for tests and memory checks). */
   get trackedSources(): number {
     return this.sources.size;
+  }
+
+  /** Whether matching a line can depend on earlier lines of its source (line buffer or sessions). */
+  get stateful(): boolean {
+    return this.maxlines > 1 || [this.prefregex, ...this.failregex].some((r) => r?.names.includes('mlfid'));
+  }
+
+  /** The source's state as plain data; undefined when there is none. */
+  exportState(source: string, now: number): SourceStateSnapshot | undefined {
+    const st = this.sources.get(source);
+    if (!st) return undefined;
+    const sessions = st.sessions.export(now);
+    if (st.buffer.length === 0 && sessions.length === 0) return undefined;
+    return { buffer: [...st.buffer], sessions };
+  }
+
+  /** Replaces the source's state (undefined: forget it), e.g. with what another instance left. */
+  importState(source: string, snapshot: SourceStateSnapshot | undefined): void {
+    this.sources.delete(source);
+    if (!snapshot) return;
+    this.state(source);
+    this.sources.set(source, { buffer: [...snapshot.buffer].slice(-this.maxlines), sessions: MlfidCache.import(snapshot.sessions) });
   }
 
   match(rawLine: string, ctx: MatchContext): MatchResult {

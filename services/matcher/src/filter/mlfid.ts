@@ -22,6 +22,15 @@ interface CacheEntry {
   expires: number;
 }
 
+/** A session as plain data (JSON), see MlfidCache.export. */
+export interface SessionSnapshot {
+  key: string;
+  fields: Record<string, string>;
+  users?: string[];
+  pending: boolean;
+  expires: number;
+}
+
 export const MLFID_CACHE_COUNT = 100;
 export const MLFID_CACHE_MS = 5 * 60_000;
 
@@ -59,6 +68,31 @@ export class MlfidCache {
     const n = (this.lengths.get(key.length) ?? 1) - 1;
     if (n <= 0) this.lengths.delete(key.length);
     else this.lengths.set(key.length, n);
+  }
+
+  /** Live sessions, oldest first, for handing a source's state to another matcher instance. */
+  export(now: number): SessionSnapshot[] {
+    const out: SessionSnapshot[] = [];
+    for (const [key, e] of this.entries) {
+      if (e.expires <= now) continue;
+      const f: Record<string, string> = {};
+      for (const k in e.value.fields) {
+        const v = e.value.fields[k];
+        if (v !== undefined) f[k] = v;
+      }
+      out.push({ key, fields: f, ...(e.value.users ? { users: [...e.value.users] } : {}), pending: e.value.pending, expires: e.expires });
+    }
+    return out;
+  }
+
+  static import(snapshots: readonly SessionSnapshot[]): MlfidCache {
+    const c = new MlfidCache();
+    for (const s of snapshots.slice(-MLFID_CACHE_COUNT)) {
+      const value: SessionFail = { fields: { ...s.fields }, pending: s.pending, ...(s.users ? { users: new Set(s.users) } : {}) };
+      if (!c.entries.has(s.key)) c.lengths.set(s.key.length, (c.lengths.get(s.key.length) ?? 0) + 1);
+      c.entries.set(s.key, { value, expires: s.expires });
+    }
+    return c;
   }
 
   /** Whether some key is a prefix of `text` (a line whose id is a prefix of its text can only meet those). */

@@ -115,7 +115,11 @@ export function loadCommandAction(configDir: string, jail: JailConfig, action: N
     const cond = CONDITIONAL_KEY_RE.exec(key);
     if (cond) ignore.add(cond[1]!);
   }
-  const properties = inContext('tags', () => substituteRecursiveTags(combined, '', ignore, definitions));
+  const substituted = inContext('tags', () => substituteRecursiveTags(combined, '', ignore, definitions));
+  // fail2ban sends the operations substituted and the other values as read: their tags are
+  // replaced when a command runs, where the address family is known.
+  const properties = new Map(init);
+  for (const key of operations.keys()) properties.set(key, substituted.get(key) ?? '');
   const timeoutText = properties.get('timeout');
   const timeoutSec = timeoutText === undefined ? DEFAULT_ACTION_TIMEOUT_SEC : inContext('timeout', () => parseDuration(timeoutText, ref, 'timeout'));
   if (!(timeoutSec > 0)) {

@@ -53,7 +53,7 @@ export interface Program {
   readonly sets: Uint32Array;
   /** Per instruction, 4 words: the characters a path from there can consume first. */
   readonly first: Uint32Array;
-  /** Per instruction: 1 when a path from there reaches an assertion or the end before consuming. */
+  /** Per instruction: 1 when a path from there can reach the end of the pattern without consuming. */
   readonly zeroWidth: Uint8Array;
   /** Capture slots: 0/1 the whole match, then 2k/2k+1 for capture k. */
   readonly slots: number;
@@ -289,6 +289,9 @@ function firstSets(code: Int32Array, sets: Uint32Array): { first: Uint32Array; z
           merge(pc, pc + 1);
           break;
         case OP_ASSERT:
+          // An assertion only filters: what follows it still has to consume the next character.
+          merge(pc, pc + 1);
+          break;
         case OP_MATCH:
           if (!zeroWidth[pc]) {
             zeroWidth[pc] = 1;
@@ -401,7 +404,15 @@ export function run(prog: Program, s: string, begin: number, end: number, nl: bo
   let steps = 0;
   let maxRead = -1;
   const lastStart = prog.anchored ? 0 : n;
+  const startSkip = zeroWidth[0] === 0;
   for (let start = 0; start <= lastStart; start++) {
+    if (startSkip) {
+      // Like memchr: a match cannot start where no path can consume the character.
+      if (start > maxRead) maxRead = start;
+      if (start >= n) break;
+      const c = start < textLen ? s.charCodeAt(begin + start) : 10;
+      if (c > 127 || (((first[c >> 5] as number) >>> (c & 31)) & 1) === 0) continue;
+    }
     for (let i = 0; i < slots; i++) caps[i] = -1;
     let sp = 0;
     stack[0] = 0;

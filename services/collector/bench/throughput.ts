@@ -1,0 +1,108 @@
+import { closeSync, openSync, statSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Bus } from '@portcullis/shared';
+import { benchBus, decodeBatch, linesSubject, LOGS_STREAM, startBenchCollector } from './bench-setup.js';
+import { seqOf, syslogBlock } from './syslog-lines.js';
+
+export interface ThroughputResult {
+  lines: number;
+  bytes: number;
+  seconds: number;
+  linesPerS: number;
+  mbPerS: number;
+  /** Every line was found on the stream exactly once. */
+  verified: boolean;
+  peakRssMb: number;
+}
+
+/**
+ * A pre-written file of `total` lines, read from its start by a fresh collector process. Timed from
+ * the moment the collector read the first line (its readAt) to the moment JetStream stored the
+ * message holding the last one (the stream's own timestamp): the same clock, no start-up cost.
+ */
+export async function measureThroughput(dir: string, natsUrl: string, total: number, log: (s: string) => void, nodeArgs: string[] = []): Promise<ThroughputResult> {
+  const host = 'bench-throughput';
+  const path = join(dir, 'throughput.log');
+  const t0 = Date.now();
+  writeFile(path, total);
+  const bytes = statSync(path).size;
+  log(`wrote ${total.toLocaleString('en')} lines (${(bytes / 1e6).toFixed(0)} MB) in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+
+  const bus = await benchBus(natsUrl);
+  try {
+    const collector = await startBenchCollector(dir, natsUrl, host, path, true, nodeArgs);
+    let peakRssMb = 0;
+    try {
+      const last = await waitForLastLine(bus, host, total - 1, () => {
+        peakRssMb = Math.max(peakRssMb, collector.memory().hwm / 1e6);
+      });
+      const first = await firstMessage(bus, host);
+      const seconds = (last - first) / 1000;
+      peakRssMb = Math.max(peakRssMb, collector.memory().hwm / 1e6);
+      await collector.stop();
+      const verified = await verifyAll(bus, host, total);
+      return { lines: total, bytes, seconds, linesPerS: total / seconds, mbPerS: bytes / 1e6 / seconds, verified, peakRssMb };
+    } finally {
+      await collector.stop('SIGKILL');
+    }
+  } finally {
+    await bus.close();
+  }
+}
+
+function writeFile(path: string, total: number): void {
+  const fd = openSync(path, 'w');
+  try {
+    for (let i = 0; i < total; i += 40_000) writeSync(fd, syslogBlock(i, Math.min(total, i + 40_000)));
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Polls the last stored message until it holds line `lastSeq`; returns its store time (epoch ms). */
+async function waitForLastLine(bus: Bus, host: string, lastSeq: number, sample: () => void): Promise<number> {
+  const deadline = Date.now() + 5 * 60_000;
+  for (;;) {
+    sample();
+    const m = await bus.jsm.streams.getMessage(LOGS_STREAM, { last_by_subj: linesSubject(host) }).catch(() => null);
+    if (m) {
+      const lines = decodeBatch(m.data).lines;
+      if (lines.some((l) => seqOf(l.text) === lastSeq)) return m.time.getTime();
+    }
+    if (Date.now() > deadline) throw new Error('the last line never reached the stream');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** When the collector read the first line it published (its readAt). */
+async function firstMessage(bus: Bus, host: string): Promise<number> {
+  const c = await bus.js.consumers.get(LOGS_STREAM, { filter_subjects: linesSubject(host) });
+  const m = await c.next({ expires: 5_000 });
+  if (!m) throw new Error('no message on the stream');
+  const first = decodeBatch(m.data).lines[0];
+  if (!first) throw new Error('empty batch');
+  return first.readAt;
+}
+
+/** Reads the whole subject back: every sequence number exactly once. */
+async function verifyAll(bus: Bus, host: string, total: number): Promise<boolean> {
+  const seen = new Uint8Array(total);
+  let n = 0;
+  let bad = 0;
+  const c = await bus.js.consumers.get(LOGS_STREAM, { filter_subjects: linesSubject(host) });
+  const info = await bus.jsm.streams.info(LOGS_STREAM, { subjects_filter: linesSubject(host) });
+  const messages = info.state.subjects?.[linesSubject(host)] ?? 0;
+  const iter = await c.consume();
+  let got = 0;
+  for await (const m of iter) {
+    for (const l of decodeBatch(m.data).lines) {
+      const s = seqOf(l.text);
+      if (s < 0 || s >= total || seen[s]) bad++;
+      else seen[s] = 1;
+      n++;
+    }
+    if (++got >= messages) break;
+  }
+  await iter.close();
+  return bad === 0 && n === total;
+}

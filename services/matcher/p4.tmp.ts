@@ -1,0 +1,16 @@
+import { Session } from 'node:inspector/promises';
+import { writeFileSync, readFileSync } from 'node:fs';
+import { loadFilter, FilterCompileCache } from './src/filter/index.js';
+const lines = readFileSync('/tmp/web-sample.log', 'utf8').split('\n').slice(0, 100000);
+const now = Date.UTC(2026, 3, 1);
+const f = loadFilter({ name: 'wordpress', cache: new FilterCompileCache(), now });
+for (const l of lines.slice(0, 20000)) f.match(l, { now, source: 'w' });
+const r = f.runner as any; const orig = r.exec.bind(r); const stats = new Map<string, [number, number]>();
+r.exec = (t: any, ...a: unknown[]) => { const m = orig(t, ...a); const k = (t.original as string).slice(0, 50); const e = stats.get(k) ?? [0, 0]; e[0]++; e[1] += r.scratch.steps; stats.set(k, e); return m; };
+for (const l of lines.slice(0, 20000)) f.match(l, { now, source: 'w' });
+for (const [k, [c, s]] of stats) console.log(c, s, (s / c).toFixed(0), k);
+r.exec = orig;
+const s = new Session(); s.connect(); await s.post('Profiler.enable'); await s.post('Profiler.start');
+for (const l of lines) f.match(l, { now, source: 'w' });
+const { profile } = await s.post('Profiler.stop');
+writeFileSync('/tmp/prof/x.cpuprofile', JSON.stringify(profile));
