@@ -22,7 +22,7 @@ export const SUBJECTS = {
   control: `${SUBJECT_PREFIX}.control.banner`,
   /**
    * LogBatch, re-published by the matcher's router to one of a fixed number of partitions by host
-   * (`.<partition>`), so that every line of a source reaches the matcher state of that source in
+   * (`.<partition>.<host>`), so that every line of a source reaches the matcher state of that source in
    * order. Stream PORTCULLIS_LOG_PARTS, owned by the matcher.
    */
   logPartitions: `${SUBJECT_PREFIX}.log.part`,

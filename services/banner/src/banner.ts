@@ -17,6 +17,7 @@ import { createEnforcer } from './enforce.js';
 import { startExpirySweep } from './expiry.js';
 import type { FirewallBackend } from './firewall/backend.js';
 import { loadServiceTable } from './firewall/etc-services.js';
+import { createJailActions } from './firewall/command/jail-actions.js';
 import { builtinFirewallRegistry } from './firewall/registry.js';
 import { buildJailRuntimes } from './jail-runtime.js';
 import { publishDecision, publishDecisions } from './publish-decision.js';
@@ -39,6 +40,7 @@ export async function startBanner(ctx: ServiceContext, deps: BannerDeps): Promis
   const dynamic = await createDynamicTrust(deps.redis, { onError: (e) => log.warn({ err: describeError(e) }, 'reloading the fleet-wide trusted list failed') });
   const jails = await buildJailRuntimes(config.jails, {
     clock,
+    configDir: config.dir,
     services: loadServiceTable(),
     dynamic,
     onTrustError: (jail, e) => log.warn({ jail, err: describeError(e) }, 'trust check failed (host name or ignorecommand)'),
@@ -51,7 +53,11 @@ export async function startBanner(ctx: ServiceContext, deps: BannerDeps): Promis
     log,
     local: () => Object.fromEntries([...jails.values()].map((j) => [j.config.name, j.trust.snapshot()])),
   });
-  const firewall = deps.firewall ?? (await builtinFirewallRegistry().create(config.settings.firewall, { table: config.settings.nftTable, log }));
+  // Each jail's actions: kernel enforcement through the backend its banaction names (nftables,
+  // iptables), plus fail2ban command actions from action.d.
+  const firewall =
+    deps.firewall ??
+    createJailActions({ main: config.settings.firewall, registry: builtinFirewallRegistry(), backendOptions: { table: config.settings.nftTable, log }, stateDir: ctx.stateDir, log, clock });
   await firewall.setup([...jails.values()].map((j) => j.enforcement));
 
   const policies = new Map([...jails.values()].map((j) => [j.config.name, j.escalation]));

@@ -35,7 +35,21 @@ export function createEnforcer(deps: { jails: ReadonlyMap<string, JailRuntime>; 
       const timeoutSec = remainingSeconds(d.until, deps.clock.now());
       // A ban decision replayed after it ended must not ban again.
       if (timeoutSec === 0) return;
-      await deps.firewall.ban([{ jail: d.jail, ip: d.ip, timeoutSec }]);
+      await deps.firewall.ban([
+        {
+          jail: d.jail,
+          ip: d.ip,
+          timeoutSec,
+          // For command actions' tags (<failures>, <bantime>, <matches>...).
+          context: {
+            at: d.at,
+            ...(d.failures !== undefined ? { failures: d.failures } : {}),
+            ...(d.bantime !== undefined ? { bantime: d.bantime } : {}),
+            ...(d.banCount !== undefined ? { banCount: d.banCount } : {}),
+            ...(d.matches !== undefined ? { matches: d.matches } : {}),
+          },
+        },
+      ]);
     },
 
     /** Makes the kernel hold exactly the store's active bans (start, restart, reconnect). */

@@ -2,7 +2,7 @@ import type { Clock, JailConfig, PortcullisError } from '@portcullis/shared';
 import { createEscalationPolicy, isRecidiveJail, type EscalationPolicy } from './escalation/index.js';
 import type { JailEnforcement } from './firewall/backend.js';
 import type { ServiceTable } from './firewall/etc-services.js';
-import { enforcementForJail } from './firewall/jail-enforcement.js';
+import { planJailEnforcement } from './firewall/jail-enforcement.js';
 import { createTrustList, type DynamicTrust, type TrustList } from './trust/index.js';
 
 /** Everything the banner holds per enabled jail, built once at start from the frozen config. */
@@ -17,7 +17,7 @@ export interface JailRuntime {
 
 export async function buildJailRuntimes(
   jails: readonly JailConfig[],
-  deps: { clock: Clock; services: ServiceTable; dynamic: DynamicTrust; onTrustError: (jail: string, e: PortcullisError) => void },
+  deps: { clock: Clock; services: ServiceTable; configDir: string; dynamic: DynamicTrust; onTrustError: (jail: string, e: PortcullisError) => void },
 ): Promise<Map<string, JailRuntime>> {
   const out = new Map<string, JailRuntime>();
   for (const config of jails) {
@@ -31,7 +31,7 @@ export async function buildJailRuntimes(
       onError: (e) => deps.onTrustError(config.name, e),
     });
     const recidive = isRecidiveJail(config);
-    const enforcement = enforcementForJail(config, deps.services);
+    const enforcement = planJailEnforcement(config, { services: deps.services, configDir: deps.configDir });
     out.set(config.name, {
       config,
       trust,

@@ -1,5 +1,5 @@
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { startTestNats } from '../../../tests/harness/index.js';
@@ -25,11 +25,15 @@ const nats = await startTestNats();
 try {
   console.log(`collector bench: nats-server ${nats.url}, files in ${dir}`);
   const profDir = values['cpu-prof'];
-  const t = await measureThroughput(dir, nats.url, total, log, profDir ? ['--cpu-prof', '--cpu-prof-dir', profDir] : []);
+  const t = await measureThroughput(dir, nats, total, log, profDir ? ['--cpu-prof', '--cpu-prof-dir', profDir] : []);
   console.log(
     `file -> NATS: ${t.lines.toLocaleString('en')} lines, ${(t.bytes / 1e6).toFixed(0)} MB in ${t.seconds.toFixed(2)} s: ` +
       `${Math.round(t.linesPerS).toLocaleString('en')} lines/s, ${t.mbPerS.toFixed(1)} MB/s ` +
       `(every line once on the stream: ${t.verified ? 'yes' : 'NO'}; collector peak RSS ${t.peakRssMb.toFixed(0)} MB)`,
+  );
+  console.log(
+    `  CPU while reading: collector ${t.collectorCpuS.toFixed(2)} s (${((t.collectorCpuS * 1e9) / t.lines).toFixed(0)} ns/line), nats-server ${t.natsCpuS.toFixed(2)} s; ` +
+      `load average ${loadavg()[0]?.toFixed(1)} on ${cpus().length} CPUs`,
   );
   const l = await measureLag(dir, nats.url, rate, 2, lagSeconds, log);
   console.log(`lag written -> stored by JetStream at ${rate} lines/s over ${l.lines.toLocaleString('en')} lines: p50 ${l.p50.toFixed(2)} ms, p90 ${l.p90.toFixed(2)} ms, p99 ${l.p99.toFixed(2)} ms, max ${l.max.toFixed(2)} ms`);
@@ -44,6 +48,8 @@ try {
       mb_per_s: round(t.mbPerS, 1),
       verified: t.verified,
       peak_rss_mb: Math.round(t.peakRssMb),
+      collector_cpu_s: round(t.collectorCpuS, 2),
+      nats_cpu_s: round(t.natsCpuS, 2),
       lag_rate: rate,
       lag_lines: l.lines,
       lag_p50_ms: round(l.p50, 2),

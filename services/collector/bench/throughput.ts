@@ -1,6 +1,7 @@
 import { closeSync, openSync, statSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Bus } from '@portcullis/shared';
+import { cpuSecondsOf } from '../test/service/collector-process.js';
 import { benchBus, decodeBatch, linesSubject, LOGS_STREAM, startBenchCollector } from './bench-setup.js';
 import { seqOf, syslogBlock } from './syslog-lines.js';
 
@@ -13,6 +14,9 @@ export interface ThroughputResult {
   /** Every line was found on the stream exactly once. */
   verified: boolean;
   peakRssMb: number;
+  /** CPU seconds used by the collector and by nats-server while the lines went through. */
+  collectorCpuS: number;
+  natsCpuS: number;
 }
 
 /**
@@ -20,7 +24,7 @@ export interface ThroughputResult {
  * the moment the collector read the first line (its readAt) to the moment JetStream stored the
  * message holding the last one (the stream's own timestamp): the same clock, no start-up cost.
  */
-export async function measureThroughput(dir: string, natsUrl: string, total: number, log: (s: string) => void, nodeArgs: string[] = []): Promise<ThroughputResult> {
+export async function measureThroughput(dir: string, nats: { url: string; pid: number }, total: number, log: (s: string) => void, nodeArgs: string[] = []): Promise<ThroughputResult> {
   const host = 'bench-throughput';
   const path = join(dir, 'throughput.log');
   const t0 = Date.now();
@@ -28,20 +32,24 @@ export async function measureThroughput(dir: string, natsUrl: string, total: num
   const bytes = statSync(path).size;
   log(`wrote ${total.toLocaleString('en')} lines (${(bytes / 1e6).toFixed(0)} MB) in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
 
-  const bus = await benchBus(natsUrl);
+  const bus = await benchBus(nats.url);
   try {
-    const collector = await startBenchCollector(dir, natsUrl, host, path, true, nodeArgs);
+    const natsCpu0 = cpuSecondsOf(nats.pid);
+    const collector = await startBenchCollector(dir, nats.url, host, path, true, nodeArgs);
+    const cpu0 = collector.cpuSeconds();
     let peakRssMb = 0;
     try {
       const last = await waitForLastLine(bus, host, total - 1, () => {
         peakRssMb = Math.max(peakRssMb, collector.memory().hwm / 1e6);
       });
+      const collectorCpuS = collector.cpuSeconds() - cpu0;
+      const natsCpuS = cpuSecondsOf(nats.pid) - natsCpu0;
       const first = await firstMessage(bus, host);
       const seconds = (last - first) / 1000;
       peakRssMb = Math.max(peakRssMb, collector.memory().hwm / 1e6);
       await collector.stop();
       const verified = await verifyAll(bus, host, total);
-      return { lines: total, bytes, seconds, linesPerS: total / seconds, mbPerS: bytes / 1e6 / seconds, verified, peakRssMb };
+      return { lines: total, bytes, seconds, linesPerS: total / seconds, mbPerS: bytes / 1e6 / seconds, verified, peakRssMb, collectorCpuS, natsCpuS };
     } finally {
       await collector.stop('SIGKILL');
     }

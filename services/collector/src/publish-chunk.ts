@@ -1,48 +1,132 @@
-import { context, CONTRACTS, publishDurable, SpanKind, subjectFor, SUBJECTS, trace, tracer, type Bus, type LogBatchV1 } from '@portcullis/shared';
+import { setImmediate as yieldToLoop } from 'node:timers/promises';
+import {
+  context,
+  CONTRACTS,
+  LogBatchV1,
+  PortcullisError,
+  publishDurable,
+  SpanKind,
+  subjectFor,
+  SUBJECTS,
+  trace,
+  tracer,
+  type Bus,
+  type Contract,
+} from '@portcullis/shared';
+import { z } from 'zod';
 import type { SourceChunk } from './sources/source.js';
 
-/** NATS' default max payload is 1 MiB; stay well below it including JSON overhead. */
-const MAX_MESSAGE_BYTES = 512 * 1024;
-const MAX_MESSAGE_LINES = 5_000;
+type LogLine = LogBatchV1['lines'][number];
+
+/**
+ * Budget of one message's lines, counted in UTF-16 units plus JSON overhead: about 512 KiB of ASCII
+ * text, half of NATS' default max_payload. Text that grows when encoded (non-ASCII, characters JSON
+ * escapes) can still exceed the server's limit; such a part is refused by the client before
+ * anything is sent, and is then halved (see publishPart). Counting bytes exactly up front would
+ * cost a scan of every line for the rare case.
+ */
+const PART_BUDGET = 512 * 1024;
+/** JSON around one line: {"text":"","readAt":1795318801000}, and a comma. */
+const LINE_OVERHEAD = 34;
+const MAX_PART_LINES = 5_000;
 const MAX_LINE_CHARS = 65_536;
 
 /**
+ * The LogBatch contract with its envelope checked by the schema and its lines checked here, line by
+ * line, as they are built (text cut to the contract's limit, readAt a non-negative integer): the
+ * schema's own pass over every line copies each of them and cost a third of the publish time.
+ * JSON and subject are those of CONTRACTS.logBatch, so consumers see exactly the same messages.
+ */
+const LOG_BATCH_BUILT: Contract = Object.freeze({
+  name: CONTRACTS.logBatch.name,
+  subject: CONTRACTS.logBatch.subject,
+  schema: LogBatchV1.extend({ lines: z.custom<LogLine[]>((v) => Array.isArray(v) && v.length >= 1 && v.length <= 10_000, 'expected 1 to 10000 lines') }),
+});
+
+interface Envelope {
+  bus: Bus;
+  subject: string;
+  host: string;
+  source: string;
+  origin: string;
+  jails: string[];
+}
+
+/**
  * Publishes one chunk as one or more LogBatch messages and resolves once JetStream stored all of
- * them. Each part's id derives from the chunk id, so re-publishing the same chunk after a crash is
- * dropped by JetStream's duplicate window instead of being matched twice.
+ * them. Each part's id derives from the chunk id and the split is a function of the lines' texts
+ * alone, so re-publishing the same chunk after a crash yields the same ids and JetStream's
+ * duplicate window drops what had already arrived instead of it being matched twice.
+ *
+ * Parts go out one after the other with a turn of the event loop in between, so the server stores
+ * part i while part i+1 is being encoded; all of a chunk's parts are in flight together (a chunk is
+ * bounded by the source's batch limits), and the chunk resolves when the last ack came.
  */
 export async function publishChunk(bus: Bus, host: string, source: string, chunk: SourceChunk): Promise<void> {
-  const subject = subjectFor(SUBJECTS.logLines, host);
-  const parts: LogBatchV1['lines'][] = [];
-  let cur: LogBatchV1['lines'] = [];
-  let bytes = 0;
-  for (const l of chunk.lines) {
-    const text = l.text.length > MAX_LINE_CHARS ? l.text.slice(0, MAX_LINE_CHARS) : l.text;
-    const size = Buffer.byteLength(text) + 64;
-    if (cur.length > 0 && (bytes + size > MAX_MESSAGE_BYTES || cur.length >= MAX_MESSAGE_LINES)) {
-      parts.push(cur);
-      cur = [];
-      bytes = 0;
-    }
-    cur.push({ text, readAt: l.readAt });
-    bytes += size;
-  }
-  if (cur.length > 0) parts.push(cur);
+  const env: Envelope = { bus, subject: subjectFor(SUBJECTS.logLines, host), host, source, origin: chunk.origin, jails: chunk.jails };
+  const parts = splitLines(chunk.lines);
   // Each chunk starts a trace: the matcher, banner and notifier spans of what it leads to join it.
   const span = tracer().startSpan('collector.publish', {
     kind: SpanKind.PRODUCER,
     attributes: { 'portcullis.origin': chunk.origin, 'portcullis.lines': chunk.lines.length },
   });
   try {
-    await context.with(trace.setSpan(context.active(), span), () =>
-      Promise.all(
-        parts.map((lines, i) => {
-          const id = parts.length === 1 ? chunk.chunkId : `${chunk.chunkId}#${i}`;
-          return publishDurable(bus, CONTRACTS.logBatch, subject, { v: 1, id, host, source, origin: chunk.origin, jails: chunk.jails, lines }, id);
-        }),
-      ),
-    );
+    await context.with(trace.setSpan(context.active(), span), async () => {
+      const acks: Promise<void>[] = [];
+      for (let i = 0; i < parts.length; i++) {
+        const ack = publishPart(env, parts.length === 1 ? chunk.chunkId : `${chunk.chunkId}#${i}`, parts[i] as LogLine[]);
+        // Handled now, awaited below: a part refused while later ones are encoded must not count
+        // as an unhandled rejection.
+        ack.catch(() => undefined);
+        acks.push(ack);
+        if (i < parts.length - 1) await yieldToLoop();
+      }
+      await Promise.all(acks);
+    });
   } finally {
     span.end();
   }
+}
+
+/** One message; halved (ids `<id>~0`, `<id>~1`) when its JSON exceeds the server's max_payload. */
+async function publishPart(env: Envelope, id: string, lines: LogLine[]): Promise<void> {
+  const { bus, subject, host, source, origin, jails } = env;
+  try {
+    await publishDurable(bus, LOG_BATCH_BUILT, subject, { v: 1, id, host, source, origin, jails, lines }, id);
+  } catch (e) {
+    if (!isPayloadTooLarge(e)) throw e;
+    if (lines.length === 1) {
+      throw new PortcullisError('PC_MESSAGE_INVALID', `a line of ${origin} does not fit in one NATS message (max_payload ${bus.nc.info?.max_payload ?? '?'} bytes)`, { cause: e });
+    }
+    const mid = Math.ceil(lines.length / 2);
+    await Promise.all([publishPart(env, `${id}~0`, lines.slice(0, mid)), publishPart(env, `${id}~1`, lines.slice(mid))]);
+  }
+}
+
+/** The client refuses a message above max_payload before sending any of it. */
+function isPayloadTooLarge(e: unknown): boolean {
+  return e instanceof Error && /max_payload/.test(e.message);
+}
+
+/** Groups lines into parts by the budget; cuts over-long lines to the contract's limit. */
+function splitLines(lines: readonly { text: string; readAt: number }[]): LogLine[][] {
+  const parts: LogLine[][] = [];
+  let cur: LogLine[] = [];
+  let size = 0;
+  for (const l of lines) {
+    const text = l.text.length > MAX_LINE_CHARS ? l.text.slice(0, MAX_LINE_CHARS) : l.text;
+    if (!Number.isSafeInteger(l.readAt) || l.readAt < 0) {
+      throw new PortcullisError('PC_MESSAGE_INVALID', `refusing to publish a line with readAt ${String(l.readAt)}: expected epoch milliseconds`);
+    }
+    const cost = text.length + LINE_OVERHEAD;
+    if (cur.length > 0 && (size + cost > PART_BUDGET || cur.length >= MAX_PART_LINES)) {
+      parts.push(cur);
+      cur = [];
+      size = 0;
+    }
+    cur.push({ text, readAt: l.readAt });
+    size += cost;
+  }
+  if (cur.length > 0) parts.push(cur);
+  return parts;
 }

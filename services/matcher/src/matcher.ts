@@ -16,7 +16,7 @@ import {
   type ServiceContext,
 } from '@portcullis/shared';
 import { FilterCompileCache, loadFilter, type CompiledFilter } from './filter/index.js';
-import { consumePartitions, DEFAULT_PARTITIONS, ensurePartitionStream, startRouter, type JsMsg } from './partitions.js';
+import { consumePartitions, DEFAULT_PARTITIONS, ensurePartitionStream, originalSubject, startRouter, type JsMsg } from './partitions.js';
 import { RedisStateStore, type StateStore } from './state-store.js';
 
 /** Longest matched line carried in a failure event (the contract's bound). */
@@ -79,15 +79,15 @@ export async function startMatcher(ctx: ServiceContext, opts: MatcherOptions = {
       batch = decodeMessage(CONTRACTS.logBatch, m.data);
     } catch (e) {
       const { count, shouldLog } = bus.rejects.record(CONTRACTS.logBatch.name);
-      if (shouldLog) log.warn({ subject: m.subject, rejected: count, err: describeError(e) }, 'rejected invalid message');
+      if (shouldLog) log.warn({ subject: originalSubject(m.subject), rejected: count, err: describeError(e) }, 'rejected invalid message');
       m.term();
       return;
     }
     try {
-      await withSpan('matcher.batch', extractTrace(m.headers), { 'messaging.destination': m.subject }, () => processBatch(batch));
+      await withSpan('matcher.batch', extractTrace(m.headers), { 'messaging.destination': originalSubject(m.subject) }, () => processBatch(batch));
       m.ack();
     } catch (e) {
-      log.error({ subject: m.subject, err: describeError(e) }, 'batch failed; it will be retried');
+      log.error({ subject: originalSubject(m.subject), err: describeError(e) }, 'batch failed; it will be retried');
       m.nak(Math.min(30_000, 500 * 2 ** Math.min(m.info.deliveryCount, 6)));
     }
   };

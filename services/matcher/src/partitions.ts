@@ -11,7 +11,7 @@ export type JsMsg = Messages extends AsyncIterable<infer T> ? T : never;
  *
  * 1. The router: one durable consumer ("matcher-router") on the log stream with at most one
  *    message in flight, so batches keep their stream order. It re-publishes each batch unchanged
- *    (bytes and trace headers) to `portcullis.v1.log.part.<k>`, k = hash(host) mod PARTITIONS,
+ *    (bytes and trace headers) to `portcullis.v1.log.part.<k>.<host>`, k = hash(host) mod PARTITIONS,
  *    de-duplicated by the log stream sequence. Any instance may run it; only one message moves at
  *    a time.
  * 2. Partition consumers: durable "matcher-part-<k>" per partition, each with at most one message
@@ -28,6 +28,16 @@ const LOG_PREFIX = `${SUBJECTS.logLines}.`;
 
 export function partitionSubject(k: number): string {
   return `${SUBJECTS.logPartitions}.${k}`;
+}
+
+const PART_PREFIX = `${SUBJECTS.logPartitions}.`;
+
+/** The log subject a partitioned message was first published on (part.<k>.<host> -> lines.<host>). */
+export function originalSubject(partSubject: string): string {
+  if (!partSubject.startsWith(PART_PREFIX)) return partSubject;
+  const rest = partSubject.slice(PART_PREFIX.length);
+  const dot = rest.indexOf('.');
+  return dot < 0 ? partSubject : `${LOG_PREFIX}${rest.slice(dot + 1)}`;
 }
 
 /** FNV-1a of the host token: stable across instances and releases. */
@@ -122,7 +132,8 @@ export function startRouter(bus: Bus, partitions: number): Promise<Loop> {
     const h = m.headers;
     h?.set('Nats-Msg-Id', msgID);
     try {
-      await bus.js.publish(partitionSubject(partitionOf(host, partitions)), m.data, { ...(h ? { headers: h } : {}), msgID, timeout: 5_000 });
+      // The host token stays in the subject, so logs can name the subject the batch came on.
+      await bus.js.publish(`${partitionSubject(partitionOf(host, partitions))}.${host}`, m.data, { ...(h ? { headers: h } : {}), msgID, timeout: 5_000 });
       m.ack();
     } catch (e) {
       bus.log.warn({ err: describeError(e), subject: m.subject }, 'could not route a log batch; retrying');
@@ -134,6 +145,6 @@ export function startRouter(bus: Bus, partitions: number): Promise<Loop> {
 /** The partition consumers (step 2): `onMsg` resolves when the batch is done (then it is acked). */
 export async function consumePartitions(bus: Bus, partitions: number, onMsg: (m: JsMsg) => Promise<void>): Promise<Loop> {
   const loops: Loop[] = [];
-  for (let k = 0; k < partitions; k++) loops.push(await pullLoop(bus, PARTITION_STREAM, `matcher-part-${k}`, partitionSubject(k), onMsg));
+  for (let k = 0; k < partitions; k++) loops.push(await pullLoop(bus, PARTITION_STREAM, `matcher-part-${k}`, `${partitionSubject(k)}.>`, onMsg));
   return { stop: async () => void (await Promise.all(loops.map((l) => l.stop()))) };
 }

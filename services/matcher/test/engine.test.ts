@@ -39,6 +39,7 @@ function variants(s: string): string[] {
     out.add(s.slice(i));
     out.add(s.slice(0, i) + s.slice(i).replace(/ /g, '  '));
   }
+  // eslint-disable-next-line no-control-regex -- ASCII from NUL
   return [...out].filter((v) => /^[\x00-\x7f]*$/.test(v));
 }
 

@@ -55,8 +55,8 @@ describe('same failures as fail2ban-regex', () => {
       filterFile,
       [
         '[Definition]',
-        'failregex = ^\\S+ app\\[(?P<pid>[1-4])\\]: login user=<F-USER>\\S+</F-USER>$<SKIPLINES>^\\S+ app\\[(?P=pid)\\]: denied from <HOST>$',
-        '            ^\\S+ app\\[\\d+\\]: blocked <HOST>$',
+        'failregex = ^ \\S+ app\\[(?P<pid>[1-4])\\]: login user=<F-USER>\\S+</F-USER>$<SKIPLINES>^ \\S+ app\\[(?P=pid)\\]: denied from <HOST>$',
+        '            ^ \\S+ app\\[\\d+\\]: blocked <HOST>$',
         'maxlines = 4',
         '',
       ].join('\n'),

@@ -2,7 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { CompiledFilter } from '../src/filter/index.js';
-import { createUnicodeTables, loadFilter } from '../src/filter/index.js';
+import { createUnicodeTables, FilterCompileCache, loadFilter } from '../src/filter/index.js';
 
 /**
  * One table test over test/samples/<filter>.txt (built-in filters) and test/samples/stock/<filter>.txt
@@ -12,6 +12,8 @@ import { createUnicodeTables, loadFilter } from '../src/filter/index.js';
 const SAMPLES = path.join(path.dirname(new URL(import.meta.url).pathname), 'samples');
 const STOCK_DIR = '/etc/fail2ban';
 const tables = createUnicodeTables();
+// Date templates are compiled once for all the filters of the file (as compileJailFilters does).
+const cache = new FilterCompileCache(tables);
 
 interface Expectation {
   kind: 'failure' | 'nomatch' | 'ignored' | 'error';
@@ -73,7 +75,7 @@ function runFile(file: string, configDir: string | undefined): void {
     const key = JSON.stringify(options);
     let f = filters.get(key);
     if (!f) {
-      f = loadFilter({ name, options, jailOptions: { logtimezone: 'UTC' }, tables, now: Date.UTC(2026, 2, 1), ...(configDir ? { configDir } : {}) });
+      f = loadFilter({ name, options, jailOptions: { logtimezone: 'UTC' }, tables, cache, now: Date.UTC(2026, 2, 1), ...(configDir ? { configDir } : {}) });
       filters.set(key, f);
     }
     return f;

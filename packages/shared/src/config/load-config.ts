@@ -40,11 +40,11 @@ export function loadConfig(dir: string, opts: LoadConfigOptions = {}): Portculli
       { location: { file: dir } },
     );
   }
-  const sections = withJailDefaults(jailStack.sections, dir);
-  const jails = jailNames(sections).map((name) => buildJail(sections, name));
-
   const settingsStack = readConfigStack(dir, 'portcullis');
   const settings = buildSettings(settingsStack.sections, opts.hostName ?? os.hostname());
+
+  const sections = withJailDefaults(jailStack.sections, dir, settings.firewall);
+  const jails = jailNames(sections).map((name) => buildJail(sections, name));
 
   return deepFreeze({ dir: path.resolve(dir), settings, jails });
 }
@@ -54,10 +54,16 @@ export function loadConfig(dir: string, opts: LoadConfigOptions = {}): Portculli
  * injected values (fail2ban_version, fail2ban_confpath) on top of the file's values, as fail2ban's
  * JailReader merges them.
  */
-function withJailDefaults(sections: IniSections, dir: string): IniSections {
+function withJailDefaults(sections: IniSections, dir: string, firewall: string): IniSections {
   const builtIn = { file: BUILT_IN_FILE, line: 0 };
   const defaults: IniSection = newSection(sections.get(DEFAULT_SECTION)?.ref);
   for (const [key, value] of Object.entries(JAIL_DEFAULTS)) defaults.set(key, { value, ref: builtIn });
+  // `firewall = iptables` in [portcullis] changes the built-in default actions too, so a jail that
+  // names no banaction follows it (a banaction set in the files still wins).
+  if (firewall === 'iptables') {
+    defaults.set('banaction', { value: 'iptables-multiport', ref: builtIn });
+    defaults.set('banaction_allports', { value: 'iptables-allports', ref: builtIn });
+  }
   for (const [key, entry] of sections.get(DEFAULT_SECTION) ?? []) defaults.set(key, entry);
   defaults.set('fail2ban_version', { value: FAIL2BAN_COMPAT_VERSION, ref: builtIn });
   // `%` in a directory name must not read as a reference.

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { PortcullisError, type JailConfig, type NamedOptions } from '@portcullis/shared';
 import type { JailEnforcement, PortSpec, ProtocolSpec } from './backend.js';
 import { actionFiles, loadCommandAction, type CommandActionDefinition } from './command/action-definition.js';
+import { checkCommandAction } from './command/command-action.js';
 import type { ServiceTable } from './etc-services.js';
 import { mergeRanges, parsePortSpec, parseProtocolSpec } from './port-spec.js';
 
@@ -50,6 +51,7 @@ export function planJailEnforcement(jail: JailConfig, ctx: EnforcementContext): 
     const stack = actionFiles(ctx.configDir, action.name);
     if (!stack) throw unknownAction(jail, action.name, ctx.configDir);
     const def = loadCommandAction(ctx.configDir, jail, action, stack);
+    checkCommandAction(def);
     if (commands.some((c) => c.name === def.name)) {
       throw new PortcullisError('PC_CONFIG_INVALID', `jail [${jail.name}] runs action "${def.name}" twice; give one a different name=...`, { location: jail.ref });
     }

@@ -222,10 +222,11 @@ out = /dev/null
     for (let n = 1; n <= 11; n++) expect(existsSync(pwned(n)), `pwned${n}`).toBe(false);
   });
 
-  it('refuses a ban-time tag in a here-document with a quoted delimiter, at setup', async () => {
+  it('refuses a ban-time tag in a here-document with a quoted delimiter, when the configuration is read', () => {
     const quoted = `[Definition]\nactionban = cat >> /dev/null <<'EOF'\n            <ip>\n            EOF\n`;
-    const w = world({ 'action.d/quoted.conf': quoted }, () => `[ssh]\naction = quoted\n`);
-    await expect(w.make().setup(w.jails)).rejects.toThrow(/here-document with a quoted delimiter/);
+    expect(() => world({ 'action.d/quoted.conf': quoted }, () => `[ssh]\naction = quoted\n`)).toThrow(
+      /jail \[ssh\] action quoted: actionban: <ip> stands in a here-document with a quoted delimiter/,
+    );
   });
 
   it('kills a command that outlives its timeout, with everything it started, and reports it', async () => {

@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig, parseBool, type PortcullisConfig } from '@portcullis/shared';
 import { loadCommandAction, type CommandActionDefinition } from '../../src/firewall/command/action-definition.js';
+import { checkCommandAction } from '../../src/firewall/command/command-action.js';
 import { replaceStaticTags } from '../../src/firewall/command/tags.js';
 
 /**
@@ -152,6 +153,15 @@ describe('command actions read as fail2ban reads them (fail2ban 1.0.2 as the ref
       }
     }
     expect(compared).toBeGreaterThan(400);
+  });
+
+  it('can run every stock command safely: each one parses, per family, with its ban-time tags placed', () => {
+    const seen = new Map<string, number>();
+    for (const ref of reference) {
+      const index = seen.get(ref.jail) ?? 0;
+      seen.set(ref.jail, index + 1);
+      expect(() => checkCommandAction(ours(ref.jail, index)), `${ref.jail} ${ref.action}`).not.toThrow();
+    }
   });
 
   it('resolves the tricky constructs to what we expect (the reference agrees, see above)', () => {

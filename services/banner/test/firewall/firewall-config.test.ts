@@ -145,7 +145,7 @@ describe('firewall registry', () => {
   it('knows nftables and names the known backends for an unknown one', () => {
     const registry = builtinFirewallRegistry();
     expect(registry.names()).toContain('nftables');
-    expect(() => registry.get('pf')).toThrow(/unknown firewall backend "pf" \(known: nftables\)/);
+    expect(() => registry.get('pf')).toThrow(/unknown firewall backend "pf" \(known: iptables, nftables\)/);
     expect(code(() => registry.get('pf'))).toBe('PC_FIREWALL_UNAVAILABLE');
   });
 

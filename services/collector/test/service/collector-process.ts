@@ -100,9 +100,22 @@ export class CollectorProcess {
     return { rss: kb('VmRSS'), hwm: kb('VmHWM') };
   }
 
+  /** CPU time (user + system) the process used so far, in seconds. */
+  cpuSeconds(): number {
+    return cpuSecondsOf(this.pid);
+  }
+
   logText(): string {
     return readText(this.logFile);
   }
+}
+
+/** utime + stime of a process from /proc/PID/stat, in seconds. */
+export function cpuSecondsOf(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // Fields after the command name, which is in parentheses and may contain spaces.
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(f[11]) + Number(f[12])) / 100;
 }
 
 function readText(file: string): string {

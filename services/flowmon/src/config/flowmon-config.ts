@@ -47,6 +47,8 @@ export interface FlowmonConfig {
   /** Timeout of drop-set elements: a safety net if flowmon dies; normally removed at the end. */
   banTimeoutSec: number;
   sourceSamplePercent: number;
+  /** Connection-opening SYNs are sampled at this rate instead. */
+  synSamplePercent: number;
   /** A source is attributable when it sends at least this share of the sampled flood. */
   attributeShare: number;
   httpSourceRate: number;
@@ -157,6 +159,7 @@ const OPTIONS = new Map<string, OptionSpec>([
   ['cooldown', seconds('cooldown', 0, 86_400, (c, s) => (c.cooldownMs = Math.round(s * 1000)))],
   ['ban_timeout', seconds('ban_timeout', 10, 30 * 86_400, (c, s) => (c.banTimeoutSec = Math.round(s)))],
   ['source_sample_percent', int('source_sample_percent', 1, 100, (c, v) => (c.sourceSamplePercent = v))],
+  ['syn_sample_percent', int('syn_sample_percent', 1, 100, (c, v) => (c.synSamplePercent = v))],
   ['attribute_share', num('attribute_share', 0.001, 1, (c, v) => (c.attributeShare = v))],
   ['http_source_rate', num('http_source_rate', 1, 1_000_000, (c, v) => (c.httpSourceRate = v))],
   ['slowloris_min_age', seconds('slowloris_min_age', 0, 86_400, (c, s) => (c.slowlorisMinAgeMs = Math.round(s * 1000)))],
@@ -195,6 +198,7 @@ export function defaultFlowmonConfig(): FlowmonConfig {
     cooldownMs: 30_000,
     banTimeoutSec: 600,
     sourceSamplePercent: 5,
+    synSamplePercent: 25,
     attributeShare: 0.05,
     httpSourceRate: 20,
     slowlorisMinAgeMs: 10_000,
@@ -228,7 +232,7 @@ export function buildFlowmonConfig(sections: IniSections): FlowmonConfig {
   for (const [key, entry] of section) {
     const spec = OPTIONS.get(key);
     if (!spec) {
-      const near = [...OPTIONS.keys()].filter((k) => k.startsWith(key.slice(0, 4)));
+      const near = [...OPTIONS.keys()].filter((k) => editDistance(k, key) <= 2);
       const hint = near.length > 0 ? `; did you mean ${near.join(', ')}?` : `; known options: ${[...OPTIONS.keys()].join(', ')}`;
       throw invalidOption(entry.ref, `unknown option ${JSON.stringify(key)}${hint}`);
     }
@@ -239,4 +243,15 @@ export function buildFlowmonConfig(sections: IniSections): FlowmonConfig {
   if (cfg.sampleMs < cfg.tickMs) throw invalidOption(ref, `sample_ms (${cfg.sampleMs}) must not be shorter than tick_ms (${cfg.tickMs})`);
   if (cfg.connScanMs < cfg.tickMs) throw invalidOption(ref, `conn_scan_ms (${cfg.connScanMs}) must not be shorter than tick_ms (${cfg.tickMs})`);
   return cfg;
+}
+
+/** Levenshtein distance, for "did you mean" on misspelt option names. */
+function editDistance(a: string, b: string): number {
+  let row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const next = [i];
+    for (let j = 1; j <= b.length; j++) next[j] = Math.min(row[j]! + 1, next[j - 1]! + 1, row[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    row = next;
+  }
+  return row[b.length]!;
 }

@@ -79,7 +79,7 @@ export class Detector {
       const rate = rates[s.metric];
       if (rate === undefined) continue;
       const open = this.incidents.get(s.key);
-      if (open) this.advance(open, rate, now, events);
+      if (open) this.advance(open, rate, now, tickMs, events);
       else this.watch(s, rate, rates, now, tickMs, events);
     }
     return events;
@@ -117,7 +117,7 @@ export class Detector {
     events.push({ kind: 'start', incident });
   }
 
-  private advance(i: Incident, rate: number, now: number, events: DetectorEvent[]): void {
+  private advance(i: Incident, rate: number, now: number, tickMs: number, events: DetectorEvent[]): void {
     i.rate = rate;
     i.peak = Math.max(i.peak, rate);
     if (i.state === 'active') {
@@ -125,7 +125,8 @@ export class Detector {
         i.since = undefined;
         return;
       }
-      i.since ??= now;
+      // Calm since the start of the first tick below the release level.
+      i.since ??= now - tickMs;
       if (now - i.since >= this.opts.releaseMs) {
         i.state = 'cooldown';
         i.since = now;

@@ -80,6 +80,7 @@ export const fx = {
     vmap: { key, data: { set: entries.map(([v, chain]) => [v, { goto: { target: chain } }]) } },
   }),
   jump: (chain: string): Expr => ({ jump: { target: chain } }),
+  goto: (chain: string): Expr => ({ goto: { target: chain } }),
   ret: (): Expr => ({ return: null }),
   drop: (): Expr => ({ drop: null }),
 

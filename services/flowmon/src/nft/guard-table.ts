@@ -30,6 +30,7 @@ export interface GuardTableOptions {
   table: string;
   trusted: readonly TrustedNet[];
   samplePercent: number;
+  synSamplePercent: number;
 }
 
 export function guardCommands(opts: GuardTableOptions): FlowCommand[] {
@@ -65,7 +66,7 @@ export function guardCommands(opts: GuardTableOptions): FlowCommand[] {
   const notLoopback = (chainName: string): void => rule(chainName, [fx.match(fx.meta('iif'), 'lo'), fx.ret()]);
 
   chain('sample', { hook: 'prerouting', prio: SAMPLE_PRIORITY });
-  chain('s_tcp');
+  chain('s_syn');
   chain('s_udp');
   chain('s_icmp');
   chain('pre', { hook: 'prerouting', prio: PRE_PRIORITY });
@@ -73,19 +74,23 @@ export function guardCommands(opts: GuardTableOptions): FlowCommand[] {
   chain('ct', { hook: 'input', prio: CT_PRIORITY });
   chain('ct_dyn');
 
-  // Sampling: one packet in 100/percent feeds the per-source sets that name an attack's sources.
+  // Sampling: a share of the packets feeds the per-source sets that name an attack's sources.
+  // Connection-opening SYNs are sampled more often: they are few unless flooded, and an HTTP
+  // flood of a few hundred connections a second must still name its sources within a tick or two.
   notLoopback('sample');
+  const gate = (percent: number): Expr[] => (percent < 100 ? [fx.match(fx.numgen(100), percent, '<')] : []);
+  rule('sample', [fx.match(fx.synAck(), 'syn'), ...gate(opts.synSamplePercent), fx.goto('s_syn')]);
+  rule('sample', [fx.match(fx.meta('l4proto'), 'tcp'), fx.ret()]);
   if (opts.samplePercent < 100) rule('sample', [fx.match(fx.numgen(100), opts.samplePercent, '>='), fx.ret()]);
   rule('sample', [
     fx.gotoMap(fx.meta('l4proto'), [
-      ['tcp', 's_tcp'],
       ['udp', 's_udp'],
       ['icmp', 's_icmp'],
       ['ipv6-icmp', 's_icmp'],
     ]),
   ]);
   perFamily('sample', [], sample('other'));
-  perFamily('s_tcp', [fx.match(fx.synAck(), 'syn')], sample('syn'));
+  perFamily('s_syn', [], sample('syn'));
   perFamily('s_udp', [fx.match(fx.payload('udp', 'sport'), 53)], sample('dns'));
   perFamily('s_udp', [fx.match(fx.payload('udp', 'sport'), 53, '!=')], sample('udp'));
   perFamily('s_icmp', [], sample('icmp'));

@@ -34,7 +34,7 @@ export async function setUpTables(cfg: FlowmonConfig, trusted: readonly TrustedN
   }
   try {
     await client.run(toNftCommands(measureCommands(cfg.table, countedPorts(cfg))));
-    if (cfg.mitigate) await client.run(toNftCommands(guardCommands({ table: cfg.guardTable, trusted, samplePercent: cfg.sourceSamplePercent })));
+    if (cfg.mitigate) await client.run(toNftCommands(guardCommands({ table: cfg.guardTable, trusted, samplePercent: cfg.sourceSamplePercent, synSamplePercent: cfg.synSamplePercent })));
     else await client.run(toNftCommands(dropMeasureCommands(cfg.guardTable)));
   } catch (e) {
     log.error({ err: describeError(e) }, 'flowmon tables could not be created: flowmon measures /proc only and cannot mitigate');

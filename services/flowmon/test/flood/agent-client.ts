@@ -1,7 +1,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import type { FlowAlertV1, FlowSampleV1 } from '@portcullis/shared';
+import type { ControlRequestV1, FlowAlertV1, FlowSampleV1 } from '@portcullis/shared';
 import type { Netns } from '../../../../tests/harness/index.js';
 
 const AGENT = fileURLToPath(new URL('./agent.ts', import.meta.url));
@@ -17,6 +17,7 @@ export interface Seen<T> {
 export class FlowmonAgent {
   readonly alerts: Seen<FlowAlertV1>[] = [];
   readonly samples: Seen<FlowSampleV1>[] = [];
+  readonly controls: Seen<ControlRequestV1>[] = [];
   private nextId = 1;
   private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
   private stderr = '';
@@ -27,7 +28,7 @@ export class FlowmonAgent {
     let markReady: () => void = () => undefined;
     this.ready = new Promise((r) => (markReady = r));
     createInterface({ input: child.stdout! }).on('line', (line) => {
-      let msg: { id?: number; ok?: boolean; result?: unknown; error?: string; event?: string; alert?: FlowAlertV1; sample?: FlowSampleV1 };
+      let msg: { id?: number; ok?: boolean; result?: unknown; error?: string; event?: string; alert?: FlowAlertV1; sample?: FlowSampleV1; request?: ControlRequestV1 };
       try {
         msg = JSON.parse(line) as typeof msg;
       } catch {
@@ -36,6 +37,7 @@ export class FlowmonAgent {
       if (msg.event === 'ready') markReady();
       else if (msg.event === 'alert' && msg.alert) this.alerts.push({ receivedAt: Date.now(), value: msg.alert });
       else if (msg.event === 'sample' && msg.sample) this.samples.push({ receivedAt: Date.now(), value: msg.sample });
+      else if (msg.event === 'control' && msg.request) this.controls.push({ receivedAt: Date.now(), value: msg.request });
       else if (msg.id !== undefined) {
         const p = this.pending.get(msg.id);
         this.pending.delete(msg.id);

@@ -15,9 +15,11 @@ import {
   createLogger,
   decodeMessage,
   describeError,
+  encodeMessage,
   ensureStreams,
   loadConfig,
   startNatsServer,
+  SUBJECTS,
   systemClock,
   type Bus,
   type LocalServer,
@@ -68,6 +70,18 @@ async function handle(op: string, a: Record<string, unknown>): Promise<unknown> 
       // What JetStream holds: the alerts are durable, not only seen by a live subscriber.
       const info = await state.bus!.jsm.streams.info('PORTCULLIS_FLOW_ALERTS');
       return info.state.messages;
+    }
+    case 'control.capture': {
+      // Stands in for the banners: records ban requests and accepts them.
+      const sub = state.bus!.nc.subscribe(SUBJECTS.control);
+      void (async () => {
+        for await (const m of sub) {
+          const req = decodeMessage(CONTRACTS.controlRequest, m.data);
+          emit({ event: 'control', request: req });
+          m.respond(encodeMessage(CONTRACTS.controlReply, { v: 1, ok: true, done: req.op === 'ban' || req.op === 'unban' ? req.ips : [] }));
+        }
+      })();
+      return null;
     }
     case 'hold.listen':
       return holdServer(a.port as number, a.idleMs as number);

@@ -318,6 +318,7 @@ function skippedLines(fr: TranslatedRegex, groups: Record<string, string>): stri
   let text = '';
   for (let n = 0; n < fr.skipLines; n++) text += groups[`skiplines${n}`] ?? '';
   if (text === '') return [];
+  // eslint-disable-next-line no-control-regex -- Python's str.splitlines boundaries include \x1c-\x1e
   const lines = text.split(/\r\n|[\n\r\v\f\x1c-\x1e\x85\u2028\u2029]/);
   if (lines[lines.length - 1] === '') lines.pop();
   return lines;

@@ -125,5 +125,6 @@ function clausesMet(clauses: readonly (readonly string[])[], text: string, from:
 }
 
 function escape(s: string): string {
+  // eslint-disable-next-line no-control-regex -- control characters are exactly what must be escaped
   return s.replace(/[\\^$.*+?()[\]{}|/]/g, '\\$&').replace(/[\u0000-\u001f\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }

@@ -18,6 +18,7 @@ export interface RegexMatch {
 /** Longer subjects go to RE2 directly (its DFA keeps hostile lines linear). */
 export const FAST_MAX_LENGTH = 4096;
 
+// eslint-disable-next-line no-control-regex -- the ASCII range starts at NUL on purpose
 const NON_ASCII = /[^\x00-\x7f]/;
 
 export function isAscii(s: string): boolean {

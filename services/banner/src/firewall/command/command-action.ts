@@ -1,4 +1,4 @@
-import { parseBool, PortcullisError, splitWords, type Clock, type Logger } from '@portcullis/shared';
+import { createLogger, parseBool, PortcullisError, splitWords, systemClock, type Clock, type Logger } from '@portcullis/shared';
 import type { CommandActionDefinition } from './action-definition.js';
 import { envValue, isBanTag, tagValue, variableNames, type Family, type Ticket } from './ban-info.js';
 import { runShell, type ShellResult } from './run-shell.js';
@@ -269,6 +269,15 @@ export class CommandAction {
     if (v === undefined || v.trim() === '') return undefined;
     return parseBool(key, v, this.def.ref);
   }
+}
+
+/**
+ * Checks a definition the way a CommandAction would read it (its flags, every command of every
+ * family parsed for ban-time tags) without running anything, so configuration errors show when the
+ * configuration is read.
+ */
+export function checkCommandAction(def: CommandActionDefinition): void {
+  new CommandAction(def, { log: createLogger({ service: 'check', level: 'silent' }), clock: systemClock, hostname: 'localhost' }).validate();
 }
 
 function commandError(jail: string, action: string, op: string, ip: string, r: ShellResult, timeoutSec: number): PortcullisError {
