@@ -104,7 +104,7 @@ export async function startStack(opts: StackOptions): Promise<RunningStack> {
     // Consumers first, producers last, so nothing waits on a service that is not there yet.
     services.push(await startNotifier(await ctxFor('notifier')));
     services.push(await startBanner(await ctxFor('banner'), { redis }));
-    services.push(await startMatcher(await ctxFor('matcher')));
+    services.push(await startMatcher(await ctxFor('matcher'), { redis }));
     services.push(await startFlowmon(await ctxFor('flowmon')));
     services.push(await startCollector(await ctxFor('collector'), { fromStart: opts.fromStart ?? false }));
     log.info({ jails: config.jails.filter((j) => j.enabled).map((j) => j.name), natsUrl, redisUrl }, 'portcullis is up');

@@ -14,6 +14,11 @@ export const SUBJECTS = {
   failures: `${SUBJECT_PREFIX}.failure`,
   /** BanDecision: ban and unban decisions, enforced by every host's banner. `.<jail>` */
   decisions: `${SUBJECT_PREFIX}.decision`,
+  /**
+   * BanDecisionBatch: the same decisions, many of one jail per message, in the order made: what
+   * every host's banner enforces from. `.<jail>`. Stream DECISION_BATCH_STREAM (the banner's own).
+   */
+  decisionBatches: `${SUBJECT_PREFIX}.decision-batch`,
   /** FlowSample: aggregated packet-rate samples. `.<host>` */
   flowSamples: `${SUBJECT_PREFIX}.flow.sample`,
   /** FlowAlert: flood start/update/end. `.<host>` */
@@ -37,6 +42,12 @@ export const STREAMS = {
 } as const;
 
 export type StreamKey = keyof typeof STREAMS;
+
+/**
+ * The stream of decision batches. Owned and created by the banner (not in STREAMS, which every
+ * service creates and iterates); kept as long as the decisions stream, for hosts that were away.
+ */
+export const DECISION_BATCH_STREAM = { name: 'PORTCULLIS_DECISION_BATCHES', subjects: [`${SUBJECTS.decisionBatches}.>`] } as const;
 
 /** Maps any name to a single safe subject token (no '.', '*', '>', whitespace). Injective. */
 export function subjectToken(name: string): string {

@@ -1,17 +1,19 @@
 import {
   CONTRACTS,
-  consumeDurable,
+  decodeMessage,
   describeError,
+  STREAMS,
   subjectToken,
   subscribeCore,
   SUBJECTS,
-  type Consumption,
   type Redis,
   type Service,
   type ServiceContext,
 } from '@portcullis/shared';
+import { consumeBatches, type BatchConsumption } from './batch-consumer.js';
 import { createControlHandler, encodeReply } from './control.js';
-import { createDecider, createRecidiveFeeder } from './decide.js';
+import { DECISION_BATCH_STREAM_NAME, ensureDecisionBatchStream, removeConsumer } from './decision-stream.js';
+import { createDecider, createRecidivePublisher } from './decide.js';
 import { historyTtls } from './escalation/index.js';
 import { createEnforcer } from './enforce.js';
 import { startExpirySweep } from './expiry.js';
@@ -20,7 +22,8 @@ import { loadServiceTable } from './firewall/etc-services.js';
 import { createJailActions } from './firewall/command/jail-actions.js';
 import { builtinFirewallRegistry } from './firewall/registry.js';
 import { buildJailRuntimes } from './jail-runtime.js';
-import { publishDecision, publishDecisions } from './publish-decision.js';
+import { DecisionFanout } from './publish-decision.js';
+import { startReconciler } from './reconciler.js';
 import { createBanStore } from './store/index.js';
 import { createDynamicTrust, createHostTrustRegistry } from './trust/index.js';
 
@@ -28,7 +31,14 @@ export interface BannerDeps {
   redis: Redis;
   /** Defaults to the backend named by the config's `firewall` setting. */
   firewall?: FirewallBackend;
+  /** How often the firewall is reconciled with the store besides start and reconnect. Default 10 min. */
+  reconcileIntervalMs?: number;
 }
+
+/** Failure events handed to the decider at once (their Redis calls are pipelined). */
+const DECIDE_BATCH = 4096;
+/** Decision batches applied in one firewall transaction. */
+const ENFORCE_BATCH = 64;
 
 /**
  * The banner decides bans (shared work: one decider consumer for all banners) and enforces every
@@ -64,45 +74,61 @@ export async function startBanner(ctx: ServiceContext, deps: BannerDeps): Promis
   const store = createBanStore(deps.redis, { clock, host, historyTtlByJail: historyTtls(config.jails, policies), trustGate: dynamic });
   const enforcer = createEnforcer({ jails, firewall, clock, log });
 
-  const publishAll = (ds: Parameters<typeof publishDecisions>[1]) => publishDecisions(bus, ds);
-  const consumptions: Consumption[] = [];
+  const fanout = new DecisionFanout(bus, log);
+  const publishAll = (ds: Parameters<DecisionFanout['publish']>[0], ctxs?: Parameters<DecisionFanout['publish']>[1]) => fanout.publish(ds, ctxs);
+  await ensureDecisionBatchStream(bus);
+  const enforceDurable = `banner-enforce-${subjectToken(host)}`;
+  // Hosts enforce from the batch stream; the per-decision consumer of earlier versions is gone.
+  await removeConsumer(bus, STREAMS.decisions.name, enforceDurable);
+  const consumptions: BatchConsumption[] = [];
   // The enforcement consumer exists before the store is read, so no decision falls between the
   // snapshot and the subscription; its messages wait until the snapshot has been applied.
   let reconciled!: () => void;
   const reconcileDone = new Promise<void>((r) => (reconciled = r));
   consumptions.push(
-    await consumeDurable(bus, {
-      stream: 'decisions',
-      durable: `banner-enforce-${subjectToken(host)}`,
+    await consumeBatches({
+      bus,
+      stream: DECISION_BATCH_STREAM_NAME,
+      durable: enforceDurable,
       // A new host starts from "now": reconcile has just brought it up to date with the store.
       deliver: 'new',
-      contract: CONTRACTS.decision,
+      contract: CONTRACTS.decisionBatch,
+      decode: (data) => decodeMessage(CONTRACTS.decisionBatch, data),
+      maxBatch: ENFORCE_BATCH,
+      maxAckPending: 1_000,
       spanName: 'banner.enforce',
-      handler: async (d) => {
+      handler: async (items) => {
         await reconcileDone;
-        await enforcer.apply(d);
+        return enforcer.applyGroups(items.map((i) => i.value.decisions));
       },
     }),
   );
-  const restored = await enforcer.reconcile(await store.activeBans());
+  const reconciler = startReconciler({ enforcer, store, log, bus, intervalMs: deps.reconcileIntervalMs ?? 10 * 60_000 });
+  await reconciler.run('start');
   reconciled();
-  log.info({ restored, jails: [...jails.keys()], firewall: firewall.name }, 'firewall reconciled with the ban store');
+  log.info({ jails: [...jails.keys()], firewall: firewall.name }, 'banner enforcing');
   consumptions.push(
-    await consumeDurable(bus, {
-      stream: 'failures',
+    await consumeBatches({
+      bus,
+      stream: STREAMS.failures.name,
       durable: 'banner-decider',
+      deliver: 'all',
       contract: CONTRACTS.failure,
+      decode: (data) => decodeMessage(CONTRACTS.failure, data),
+      maxBatch: DECIDE_BATCH,
+      maxAckPending: 10_000,
       spanName: 'banner.decide',
-      handler: createDecider({ jails, store, host, log, hostTrust, publish: (d) => publishDecision(bus, d) }),
+      handler: createDecider({ jails, store, host, log, hostTrust, publish: publishAll }),
     }),
   );
-  const feedRecidive = createRecidiveFeeder({ jails, store, host, log, publish: (d) => publishDecision(bus, d) });
+  const feedRecidive = createRecidivePublisher({ jails, store, host, log, publish: publishAll });
   const control = createControlHandler({ jails, store, host, clock, log, redis: deps.redis, publishAll, feedRecidive });
   const controlSub = subscribeCore(
     bus,
     SUBJECTS.control,
     CONTRACTS.controlRequest,
     async (req, raw) => {
+      if (req.op === 'ban' || req.op === 'unban') log.info({ op: req.op, jail: req.jail, count: req.ips.length }, 'control request received');
       raw.respond(encodeReply(await control(req)));
     },
     { queue: 'banner' },
@@ -115,7 +141,9 @@ export async function startBanner(ctx: ServiceContext, deps: BannerDeps): Promis
     stop: async () => {
       controlSub.stop();
       await expiry.stop();
+      reconciler.stop();
       await Promise.all(consumptions.map((c) => c.stop()));
+      await fanout.flush();
       for (const j of jails.values()) j.trust.stop();
       hostTrust.stop();
       await dynamic.stop();

@@ -26,9 +26,10 @@ export interface ControlDeps {
   clock: Clock;
   log: Logger;
   redis: Redis;
+  /** Publishes decisions; resolves when the enforcement batches are stored (see DecisionFanout). */
   publishAll: (ds: BanDecisionV1[]) => Promise<void>;
-  /** Feeds a new ban to the recidive jails. */
-  feedRecidive: (ban: BanRecord) => Promise<void>;
+  /** Feeds new bans to the recidive jails (and publishes the recidive bans that follow). */
+  feedRecidive: (bans: readonly BanRecord[]) => Promise<void>;
 }
 
 /** Answers the CLI and API: status, ban, unban. A request never crashes the banner. */
@@ -63,8 +64,8 @@ export function createControlHandler(deps: ControlDeps): (req: ControlRequestV1)
     if (!jail) return fail('PC_JAIL_UNKNOWN', `no enabled jail named "${req.jail}"`);
     const done: string[] = [];
     const refused: Refusal[] = [];
-    const decisions: BanDecisionV1[] = [];
     const created: BanRecord[] = [];
+    const candidates: string[] = [];
     for (const raw of req.ips) {
       const ip = normalizeOrRefuse(raw, refused);
       if (!ip) continue;
@@ -72,20 +73,32 @@ export function createControlHandler(deps: ControlDeps): (req: ControlRequestV1)
         refused.push({ ip, code: 'PC_TRUSTED_ADDRESS', reason: `${ip} is trusted in jail ${req.jail} (ignoreip/ignoreself)` });
         continue;
       }
-      const res = await deps.store.ban(req.jail, ip, {
-        bantime: req.bantime ?? jail.config.bantime,
-        origin: 'cli',
-        reason: 'manual ban',
-        ...(req.by ? { by: req.by } : {}),
-        // An explicit --bantime is taken as given; otherwise repeat offenders escalate as from logs.
-        ...(req.bantime === undefined ? { escalation: jail.escalation } : {}),
-      });
-      done.push(ip);
-      if (res.status !== 'unchanged') decisions.push(banDecision(res.ban, deps.host));
-      if (res.status === 'created') created.push(res.ban);
+      candidates.push(ip);
     }
-    await deps.publishAll(decisions);
-    for (const b of created) await deps.feedRecidive(b);
+    const opts = {
+      bantime: req.bantime ?? jail.config.bantime,
+      origin: 'cli' as const,
+      reason: 'manual ban',
+      ...(req.by ? { by: req.by } : {}),
+      // An explicit --bantime is taken as given; otherwise repeat offenders escalate as from logs.
+      ...(req.bantime === undefined ? { escalation: jail.escalation } : {}),
+    };
+    // Each chunk's decisions are published as soon as the store has them, while later chunks are
+    // still being written: store, bus and firewalls work on a mass ban at the same time.
+    await deps.store.banMany(req.jail, candidates, opts, async (outcomes) => {
+      const decisions: BanDecisionV1[] = [];
+      for (const o of outcomes) {
+        if ('trusted' in o) {
+          refused.push({ ip: o.ip, code: 'PC_TRUSTED_ADDRESS', reason: `${o.ip} is on the fleet-wide trusted list and cannot be banned` });
+          continue;
+        }
+        done.push(o.ip);
+        if (o.result.status !== 'unchanged') decisions.push(banDecision(o.result.ban, deps.host));
+        if (o.result.status === 'created') created.push(o.result.ban);
+      }
+      await deps.publishAll(decisions);
+    });
+    await deps.feedRecidive(created);
     if (done.length) deps.log.info({ jail: req.jail, count: done.length, by: req.by }, 'manual ban');
     return { v: 1, ok: true, done, refused };
   };

@@ -1,4 +1,4 @@
-import type { BanDecisionV1, Clock, Logger } from '@portcullis/shared';
+import { describeError, type BanDecisionV1, type Clock, type Logger } from '@portcullis/shared';
 import type { BanEntry, FirewallBackend } from './firewall/backend.js';
 import type { JailRuntime } from './jail-runtime.js';
 import type { BanRecord } from './store/index.js';
@@ -9,62 +9,121 @@ export function remainingSeconds(until: number | null | undefined, now: number):
   return Math.max(0, Math.ceil((until - now) / 1000));
 }
 
+/** Addresses of one trusted-decision warning shown at most (a mass ban must not flood the log). */
+const TRUST_WARN_SAMPLE = 10;
+
 /**
  * Applies decisions to this host's firewall. Every host runs one; a decision for a jail this host
- * does not run, or for an address this host trusts, is not enforced here.
+ * does not run, or for an address this host trusts, is not enforced here. Applying and reconciling
+ * take turns (one lane), so a reconcile's store snapshot is never undone by a decision applied
+ * between its read and its write, nor the other way round.
  */
 export function createEnforcer(deps: { jails: ReadonlyMap<string, JailRuntime>; firewall: FirewallBackend; clock: Clock; log: Logger }) {
-  const applicable = (jail: string, ip: string): boolean => {
-    const j = deps.jails.get(jail);
-    if (!j) return false;
-    if (j.trust.isTrusted(ip)) {
-      deps.log.warn({ jail, ip }, 'decision for an address this host trusts; not enforced here');
-      return false;
+  let lane: Promise<unknown> = Promise.resolve();
+  const inLane = <T>(task: () => Promise<T>): Promise<T> => {
+    const run = lane.then(task, task);
+    lane = run.catch(() => undefined);
+    return run;
+  };
+
+  /** The net effect of decisions in order (the last one per jail and address wins), as two firewall calls. */
+  const applyNow = async (ds: readonly BanDecisionV1[]): Promise<{ banned: number; unbanned: number }> => {
+    const last = new Map<string, BanDecisionV1>();
+    for (const d of ds) {
+      if (!deps.jails.has(d.jail)) continue;
+      const key = `${d.jail} ${d.ip}`;
+      last.delete(key);
+      last.set(key, d);
     }
-    return true;
+    const now = deps.clock.now();
+    const bans: BanEntry[] = [];
+    const unbans: { jail: string; ip: string }[] = [];
+    const trusted: string[] = [];
+    for (const d of last.values()) {
+      if (d.kind === 'unban') {
+        unbans.push({ jail: d.jail, ip: d.ip });
+        continue;
+      }
+      if (deps.jails.get(d.jail)!.trust.isTrusted(d.ip)) {
+        trusted.push(`${d.jail}:${d.ip}`);
+        continue;
+      }
+      const timeoutSec = remainingSeconds(d.until, now);
+      // A ban decision replayed after it ended must not ban again.
+      if (timeoutSec === 0) continue;
+      bans.push({ jail: d.jail, ip: d.ip, timeoutSec });
+    }
+    if (trusted.length > 0) {
+      deps.log.warn({ count: trusted.length, sample: trusted.slice(0, TRUST_WARN_SAMPLE) }, 'decision for an address this host trusts; not enforced here');
+    }
+    if (unbans.length > 0) await deps.firewall.unban(unbans);
+    if (bans.length > 0) await deps.firewall.ban(bans);
+    return { banned: bans.length, unbanned: unbans.length };
+  };
+
+  const reconcileNow = async (active: BanRecord[]): Promise<number> => {
+    const now = deps.clock.now();
+    const desired: BanEntry[] = [];
+    for (const b of active) {
+      const j = deps.jails.get(b.jail);
+      if (!j) continue;
+      const timeoutSec = remainingSeconds(b.until, now);
+      if (timeoutSec === 0) continue;
+      if (j.trust.isTrusted(b.ip)) continue;
+      desired.push({ jail: b.jail, ip: b.ip, timeoutSec });
+    }
+    await deps.firewall.reconcile(desired);
+    return desired.length;
   };
 
   return {
-    async apply(d: BanDecisionV1): Promise<void> {
-      if (!deps.jails.has(d.jail)) return;
-      if (d.kind === 'unban') {
-        await deps.firewall.unban([{ jail: d.jail, ip: d.ip }]);
-        return;
-      }
-      if (!applicable(d.jail, d.ip)) return;
-      const timeoutSec = remainingSeconds(d.until, deps.clock.now());
-      // A ban decision replayed after it ended must not ban again.
-      if (timeoutSec === 0) return;
-      await deps.firewall.ban([
-        {
-          jail: d.jail,
-          ip: d.ip,
-          timeoutSec,
-          // For command actions' tags (<failures>, <bantime>, <matches>...).
-          context: {
-            at: d.at,
-            ...(d.failures !== undefined ? { failures: d.failures } : {}),
-            ...(d.bantime !== undefined ? { bantime: d.bantime } : {}),
-            ...(d.banCount !== undefined ? { banCount: d.banCount } : {}),
-            ...(d.matches !== undefined ? { matches: d.matches } : {}),
-          },
-        },
-      ]);
+    /** One decision (kept for callers that have one). */
+    apply(d: BanDecisionV1): Promise<void> {
+      return inLane(async () => {
+        await applyNow([d]);
+      });
     },
 
-    /** Makes the kernel hold exactly the store's active bans (start, restart, reconnect). */
-    async reconcile(active: BanRecord[]): Promise<number> {
-      const now = deps.clock.now();
-      const desired: BanEntry[] = [];
-      for (const b of active) {
-        if (!deps.jails.has(b.jail)) continue;
-        const timeoutSec = remainingSeconds(b.until, now);
-        if (timeoutSec === 0) continue;
-        if (deps.jails.get(b.jail)!.trust.isTrusted(b.ip)) continue;
-        desired.push({ jail: b.jail, ip: b.ip, timeoutSec });
-      }
-      await deps.firewall.reconcile(desired);
-      return desired.length;
+    /**
+     * Many decisions, in the order made, with one firewall transaction for the bans and one for
+     * the unbans. If that fails (one bad entry fails a whole nft transaction), each group is
+     * applied on its own: the returned indexes are the groups that still failed.
+     */
+    applyGroups(groups: readonly (readonly BanDecisionV1[])[]): Promise<Set<number>> {
+      return inLane(async () => {
+        const failed = new Set<number>();
+        try {
+          await applyNow(groups.flat());
+          return failed;
+        } catch (e) {
+          if (groups.length === 1) throw e;
+          deps.log.warn({ groups: groups.length, err: describeError(e) }, 'applying decisions together failed; applying each batch on its own');
+        }
+        for (let i = 0; i < groups.length; i++) {
+          try {
+            await applyNow(groups[i]!);
+          } catch (e) {
+            deps.log.error({ err: describeError(e) }, 'applying a batch of decisions failed; it will be retried');
+            failed.add(i);
+          }
+        }
+        return failed;
+      });
+    },
+
+    /**
+     * Makes the kernel hold exactly the store's active bans (start, restart, reconnect, and
+     * periodically: re-asserts timeouts). `read` runs inside the lane, so no decision lands between
+     * the snapshot and the write.
+     */
+    reconcile(read: () => Promise<BanRecord[]>): Promise<{ restored: number; readMs: number; writeMs: number }> {
+      return inLane(async () => {
+        const t0 = performance.now();
+        const active = await read();
+        const t1 = performance.now();
+        const restored = await reconcileNow(active);
+        return { restored, readMs: Math.round(t1 - t0), writeMs: Math.round(performance.now() - t1) };
+      });
     },
   };
 }

@@ -5,10 +5,44 @@ import { EXIT } from '../exit-codes.js';
 
 type Common = { config: string; state: string; by?: string };
 
+/**
+ * Addresses per control request, by encoded size: NATS refuses messages over its max_payload
+ * (1 MiB by default), and a reply that refuses every address is several times its request.
+ */
+const CHUNK_BYTES = 128 * 1024;
+
+/** Splits addresses into runs whose JSON stays under CHUNK_BYTES. */
+export function chunkAddresses(ips: readonly string[], maxBytes = CHUNK_BYTES): string[][] {
+  const out: string[][] = [];
+  let cur: string[] = [];
+  let bytes = 0;
+  for (const ip of ips) {
+    const size = Buffer.byteLength(ip) + 3;
+    if (cur.length > 0 && bytes + size > maxBytes) {
+      out.push(cur);
+      cur = [];
+      bytes = 0;
+    }
+    cur.push(ip);
+    bytes += size;
+  }
+  if (cur.length > 0) out.push(cur);
+  return out;
+}
+
 export async function banCommand(jail: string, ips: string[], opts: Common & { bantime?: string }): Promise<number> {
   const config = loadConfig(opts.config);
-  const req = { v: 1 as const, op: 'ban' as const, jail, ips, by: opts.by ?? whoAmI(), ...(opts.bantime ? { bantime: parseDuration(opts.bantime) } : {}) };
-  return report(await controlRequest(config, opts.state, req), 'banned');
+  const base = { v: 1 as const, op: 'ban' as const, jail, by: opts.by ?? whoAmI(), ...(opts.bantime ? { bantime: parseDuration(opts.bantime) } : {}) };
+  // All chunks go out at once: the banner stores, publishes and enforces them as they come.
+  const replies = await Promise.all(chunkAddresses(ips).map((chunk) => controlRequest(config, opts.state, { ...base, ips: chunk })));
+  return report(mergeReplies(replies), 'banned');
+}
+
+/** One reply for a chunked request: the first failure, else every chunk's done and refused lists. */
+function mergeReplies(replies: ControlReplyV1[]): ControlReplyV1 {
+  const failed = replies.find((r) => !r.ok);
+  if (failed) return failed;
+  return { v: 1, ok: true, done: replies.flatMap((r) => (r.ok ? (r.done ?? []) : [])), refused: replies.flatMap((r) => (r.ok ? (r.refused ?? []) : [])) };
 }
 
 /** `unban [JAIL] IP...`: when the first word is an address, the addresses are unbanned in every jail. */

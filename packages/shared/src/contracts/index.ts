@@ -2,6 +2,7 @@ import type { z } from 'zod';
 import { SUBJECTS } from '../subjects.js';
 import { BanDecisionV1 } from './ban-decision.js';
 import { ControlReplyV1, ControlRequestV1 } from './control.js';
+import { BanDecisionBatchV1 } from './decision-batch.js';
 import { FailureEventV1 } from './failure-event.js';
 import { FlowAlertV1, FlowSampleV1 } from './flow.js';
 import { LogBatchV1 } from './log-batch.js';
@@ -9,6 +10,7 @@ import { LogBatchV1 } from './log-batch.js';
 export * from './ban-decision.js';
 export * from './common.js';
 export * from './control.js';
+export * from './decision-batch.js';
 export * from './failure-event.js';
 export * from './flow.js';
 export * from './log-batch.js';
@@ -28,6 +30,7 @@ export const CONTRACTS = {
   logBatch: contract('LogBatch.v1', SUBJECTS.logLines, LogBatchV1),
   failure: contract('FailureEvent.v1', SUBJECTS.failures, FailureEventV1),
   decision: contract('BanDecision.v1', SUBJECTS.decisions, BanDecisionV1),
+  decisionBatch: contract('BanDecisionBatch.v1', SUBJECTS.decisionBatches, BanDecisionBatchV1),
   flowSample: contract('FlowSample.v1', SUBJECTS.flowSamples, FlowSampleV1),
   flowAlert: contract('FlowAlert.v1', SUBJECTS.flowAlerts, FlowAlertV1),
   controlRequest: contract('ControlRequest.v1', SUBJECTS.control, ControlRequestV1),

@@ -1,6 +1,7 @@
 import type { Redis } from '@portcullis/shared';
 import { normalizeIp } from '../trust/normalize-ip.js';
 import { activeBansScript, expireDueScript, unbanScript } from './ban-scripts.js';
+import { bulkBan, type BulkBanOutcome } from './bulk-ban.js';
 import { manualBan } from './manual-ban.js';
 import { decodeBanRecord, parseScore } from './record-codec.js';
 import { feedRecidive, recordFailure } from './record-failure.js';
@@ -24,6 +25,7 @@ import type {
 import { checkJail, checkOrigin, checkTime, cleanText } from './validate.js';
 
 export type { BanStoreOptions } from './store-context.js';
+export type { BulkBanOutcome } from './bulk-ban.js';
 
 export interface BanStore {
   /** One failure; decides (and audits) the ban when maxretry is reached, escalated by f.escalation. */
@@ -31,6 +33,11 @@ export interface BanStore {
   /** Feeds a ban decided in another jail to a recidive-like jail; may decide the recidive ban. */
   feedRecidive(ban: BanRecord, target: RecidiveTarget): Promise<FailureResult>;
   ban(jail: string, ip: string, opts: ManualBanInput): Promise<ManualBanResult>;
+  /**
+   * ban() for many addresses of one jail, a few script calls for all of them (see bulk-ban.ts).
+   * An address on the fleet-wide trusted list comes back as `{ ip, trusted: true }`.
+   */
+  banMany(jail: string, ips: readonly string[], opts: ManualBanInput, onChunk?: (outcomes: BulkBanOutcome[]) => Promise<void>): Promise<BulkBanOutcome[]>;
   /** jail null: every jail. Returns the bans that were removed. */
   unban(jail: string | null, ip: string, opts: UnbanInput): Promise<BanRecord[]>;
   activeBans(jail?: string): Promise<BanRecord[]>;
@@ -162,6 +169,7 @@ export function createBanStore(redis: Redis, opts: BanStoreOptions): BanStore {
     recordFailure: (f) => recordFailure(ctx, f),
     feedRecidive: (ban, target) => feedRecidive(ctx, ban, target),
     ban: (jail, ip, o) => manualBan(ctx, jail, ip, o),
+    banMany: (jail, ips, o, onChunk) => bulkBan(ctx, jail, ips, o, onChunk),
     unban,
     activeBans,
     getBan,

@@ -1,4 +1,4 @@
-export { createBanStore, type BanStore, type BanStoreOptions } from './ban-store.js';
+export { createBanStore, type BanStore, type BanStoreOptions, type BulkBanOutcome } from './ban-store.js';
 export { globalKeys, type GlobalKeys } from './keys.js';
 export { readTrusted } from './trust-ops.js';
 export type {

@@ -12,6 +12,7 @@ import { createInterface } from 'node:readline';
 import {
   CONTRACTS,
   connectBus,
+  createNftClient,
   createLogger,
   decodeMessage,
   describeError,
@@ -26,6 +27,9 @@ import {
   type Service,
 } from '@portcullis/shared';
 import { startFlowmon } from '../../src/index.js';
+import { readCounters } from '../../src/nft/read-nft.js';
+import { readNetDev } from '../../src/proc/net-dev.js';
+import { readKernelCounters } from '../../src/proc/snmp.js';
 
 interface Request {
   id: number;
@@ -82,6 +86,27 @@ async function handle(op: string, a: Record<string, unknown>): Promise<unknown> 
         }
       })();
       return null;
+    }
+    case 'cpu': {
+      // CPU time of this process (flowmon and its bus client) in microseconds.
+      const u = process.cpuUsage();
+      return { user: u.user, system: u.system, at: performance.now() };
+    }
+    case 'read.cost': {
+      // What one measuring tick's reads cost: the nft counters, /proc/net/snmp, netstat, snmp6, dev.
+      const client = await createNftClient();
+      try {
+        const n = (a.reads as number) ?? 200;
+        const t0 = performance.now();
+        for (let i = 0; i < n; i++) {
+          await readCounters(client, a.table as string);
+          readKernelCounters();
+          readNetDev();
+        }
+        return { msPerRead: (performance.now() - t0) / n };
+      } finally {
+        client.close();
+      }
     }
     case 'hold.listen':
       return holdServer(a.port as number, a.idleMs as number);

@@ -2,7 +2,8 @@
 //   serve HOST PORT BYTES          send BYTES to every connection (a download server); prints "listening"
 //   fetch HOST PORT                download everything; prints {"bytes":N,"ms":T}
 //   rate HOST PORT PER_S SECONDS [FROM]   open PER_S connections a second (each sends a request line and
-//                                  closes when the server does); prints {"opened":N,"failed":F}
+//                                  closes when the server does); prints {"opened":N,"failed":F,"firstAt":MS}
+//                                  (firstAt: Date.now() of the first connection attempt)
 import { createServer, connect } from 'node:net';
 
 const [mode, host, portText, a, b, c] = process.argv.slice(2);
@@ -40,6 +41,7 @@ if (mode === 'serve') {
   const from = c;
   let opened = 0;
   let failed = 0;
+  let firstAt;
   let pending = 0;
   const stepMs = 10;
   const perStep = perSecond / (1000 / stepMs);
@@ -51,13 +53,14 @@ if (mode === 'serve') {
       const done = setInterval(() => {
         if (pending === 0) {
           clearInterval(done);
-          console.log(JSON.stringify({ opened, failed }));
+          console.log(JSON.stringify({ opened, failed, firstAt }));
         }
       }, 20);
       return;
     }
     debt += perStep;
     for (; debt >= 1; debt--) {
+      firstAt ??= Date.now();
       pending++;
       const sock = connect({ host, port, ...(from ? { localAddress: from } : {}) });
       sock.setTimeout(2000, () => sock.destroy(new Error('timeout')));
