@@ -22,6 +22,7 @@ let dir: string;
 let configDir: string;
 let authLog: string;
 let spansFile: string;
+let webhookFile: string;
 const procs = new Map<ServiceName, ChildProcess>();
 
 const logOf = (name: string) => {
@@ -61,11 +62,14 @@ beforeAll(async () => {
   mkdirSync(join(dir, 'redis'));
   authLog = join(dir, 'auth.log');
   spansFile = join(dir, 'spans.jsonl');
+  webhookFile = join(dir, 'webhooks.jsonl');
   writeFileSync(authLog, '');
   writeFileSync(spansFile, '');
+  writeFileSync(webhookFile, '');
+  writeFileSync(join(dir, 'webhook.key'), 'e2e-webhook-signing-key-0123456789\n', { mode: 0o600 });
   ns.spawn('nats-server', ['-js', '-a', '127.0.0.1', '-p', '14222', '-sd', join(dir, 'nats')], { stdio: 'ignore' });
   ns.spawn('redis-server', ['--bind', '127.0.0.1', '--port', '16379', '--dir', join(dir, 'redis'), '--appendonly', 'yes', '--save', ''], { stdio: 'ignore' });
-  ns.spawn('node', [join(import.meta.dirname, 'fixtures/otlp-receiver.mjs'), '14318', spansFile], { stdio: 'ignore' });
+  ns.spawn('node', [join(import.meta.dirname, 'fixtures/otlp-receiver.mjs'), '14318', spansFile, webhookFile], { stdio: 'ignore' });
   for (const port of [14222, 16379, 14318]) {
     await waitFor(async () => (await ns.probeTcp('127.0.0.1', port, 300)) === 'accepted', 15_000, () => `port ${port} never opened`);
   }
@@ -80,6 +84,11 @@ host = proc-host
 nats_url = nats://127.0.0.1:14222
 redis_url = redis://127.0.0.1:16379
 otlp_endpoint = http://127.0.0.1:14318/v1/traces
+
+[notifier]
+webhook_urls = http://127.0.0.1:14318/webhook
+webhook_secret_file = ${join(dir, 'webhook.key')}
+group_window = 1s
 `,
   );
   for (const s of SERVICES) startService(s);
@@ -98,7 +107,7 @@ describe('services as separate processes', () => {
     const ip = '198.51.100.23';
     for (let i = 0; i < 3; i++) appendFileSync(authLog, sshdFailure(ip));
     await waitFor(() => banned(ip), 20_000, () => `never banned\n${logOf('banner')}`);
-    await waitFor(() => logOf('notifier').includes(ip), 10_000, () => 'notifier never saw the ban');
+    await waitFor(() => readFileSync(webhookFile, 'utf8').includes(ip), 15_000, () => `notifier never posted the ban\n${logOf('notifier')}`);
 
     type Span = { service: string; name: string; traceId: string };
     const services = ['portcullis-collector', 'portcullis-matcher', 'portcullis-banner', 'portcullis-notifier'];
@@ -106,7 +115,7 @@ describe('services as separate processes', () => {
     await waitFor(
       () => {
         const spans = readFileSync(spansFile, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Span);
-        const decided = spans.find((s) => s.name === 'banner.decide' && spans.some((o) => o.traceId === s.traceId && o.name === 'notifier.decision'));
+        const decided = spans.find((s) => s.name === 'banner.decide' && spans.some((o) => o.traceId === s.traceId && o.name === 'notifier.deliver'));
         trace = decided ? spans.filter((s) => s.traceId === decided.traceId) : [];
         return services.every((svc) => trace.some((s) => s.service === svc));
       },
@@ -114,7 +123,7 @@ describe('services as separate processes', () => {
       () => `no trace spans all services; got ${JSON.stringify(trace)}`,
     );
     const names = new Set(trace.map((s) => s.name));
-    for (const n of ['collector.publish', 'matcher.batch', 'banner.decide', 'banner.enforce', 'notifier.decision']) expect(names).toContain(n);
+    for (const n of ['collector.publish', 'matcher.batch', 'banner.decide', 'banner.enforce', 'notifier.deliver']) expect(names).toContain(n);
   });
 
   it('keep a ban in the kernel while the banner is dead, and in its status after a restart', async () => {
