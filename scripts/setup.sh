@@ -46,6 +46,19 @@ if $with_test && ! command -v fail2ban-regex >/dev/null 2>&1; then
   [ "${status:-0}" -eq 0 ] || { echo "setup: installing fail2ban failed" >&2; exit 1; }
 fi
 
+# Flood generators for flowmon's tests and `pnpm bench flood` (traffic only between the tests'
+# own network namespaces).
+if $with_test; then
+  need_test=()
+  command -v hping3 >/dev/null 2>&1 || need_test+=(hping3)
+  command -v slowhttptest >/dev/null 2>&1 || need_test+=(slowhttptest)
+  if [ ${#need_test[@]} -gt 0 ]; then
+    echo "setup: installing ${need_test[*]} (flood tests)"
+    apt-get install -y -qq --no-install-recommends "${need_test[@]}" >/dev/null 2>&1 \
+      || { apt-get update -qq && apt-get install -y -qq --no-install-recommends "${need_test[@]}" >/dev/null; }
+  fi
+fi
+
 # The journald tests write a real journal file with systemd-journal-remote; it must match the
 # installed systemd exactly, or apt would upgrade systemd itself.
 if $with_test && ! [ -x /lib/systemd/systemd-journal-remote ] && command -v dpkg-query >/dev/null 2>&1; then

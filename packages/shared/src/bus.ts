@@ -116,10 +116,11 @@ function isNotFound(e: unknown): boolean {
   return /not found/i.test(describeError(e));
 }
 
-function traceHeaders(msgId?: string): MsgHdrs {
+function traceHeaders(msgId?: string, extra?: Readonly<Record<string, string>>): MsgHdrs {
   const h = headers();
   injectTrace(h, context.active());
   if (msgId) h.set('Nats-Msg-Id', msgId);
+  for (const [k, v] of Object.entries(extra ?? {})) h.set(k, v);
   return h;
 }
 
@@ -127,14 +128,31 @@ function traceHeaders(msgId?: string): MsgHdrs {
  * Publishes to JetStream and waits for the server's acknowledgement: when this resolves the
  * message is stored. `msgId` lets the server drop a duplicate re-published after a crash.
  */
-export async function publishDurable<S extends z.ZodType>(bus: Bus, contract: Contract<S>, subject: string, value: z.input<S>, msgId?: string): Promise<void> {
+export async function publishDurable<S extends z.ZodType>(
+  bus: Bus,
+  contract: Contract<S>,
+  subject: string,
+  value: z.input<S>,
+  msgId?: string,
+  /** Extra NATS headers (e.g. the banner's Portcullis-Batched marker). */
+  extraHeaders?: Readonly<Record<string, string>>,
+): Promise<void> {
   const data = encodeMessage(contract, value);
-  await bus.js.publish(subject, data, { headers: traceHeaders(msgId), timeout: 5_000 });
+  await bus.js.publish(subject, data, { headers: traceHeaders(msgId, extraHeaders), timeout: 5_000 });
 }
 
-/** Fire-and-forget publish (samples, replies): no durability needed. */
-export function publishCore<S extends z.ZodType>(bus: Bus, contract: Contract<S>, subject: string, value: z.input<S>): void {
-  bus.nc.publish(subject, encodeMessage(contract, value), { headers: traceHeaders() });
+/**
+ * Fire-and-forget publish (samples, replies): no durability needed. On a JetStream subject the
+ * stream still stores it (with `msgId` de-duplicated), without a per-message acknowledgement.
+ */
+export function publishCore<S extends z.ZodType>(
+  bus: Bus,
+  contract: Contract<S>,
+  subject: string,
+  value: z.input<S>,
+  opts: { msgId?: string; headers?: Readonly<Record<string, string>> } = {},
+): void {
+  bus.nc.publish(subject, encodeMessage(contract, value), { headers: traceHeaders(opts.msgId, opts.headers) });
 }
 
 export interface ConsumeOptions<S extends z.ZodType> {

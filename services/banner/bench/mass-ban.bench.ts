@@ -31,7 +31,9 @@ function loggedAt(h: BenchHost, msg: string, from: number): { time: number; line
     if (!l.includes(`"${msg}"`)) continue;
     try {
       const j = JSON.parse(l) as Record<string, unknown>;
-      if (j.msg === msg && typeof j.time === 'number') found ??= { time: j.time, line: j };
+      // pino's time: epoch ms, or an ISO string with the isoTime formatter
+      const time = typeof j.time === 'number' ? j.time : typeof j.time === 'string' ? Date.parse(j.time) : NaN;
+      if (j.msg === msg && Number.isFinite(time)) found ??= { time, line: j };
     } catch {
       // not a log line of ours
     }
@@ -82,6 +84,8 @@ async function restart(h: BenchHost, all: string[]) {
     bans: all.length,
     startToKernelMs: kernelAt === undefined ? null : kernelAt - t0,
     reconcileMs: typeof rec?.line.durationMs === 'number' ? rec.line.durationMs : null,
+    storeReadMs: typeof rec?.line.readMs === 'number' ? rec.line.readMs : null,
+    firewallWriteMs: typeof rec?.line.writeMs === 'number' ? rec.line.writeMs : null,
     restored: typeof rec?.line.restored === 'number' ? rec.line.restored : null,
   };
 }
@@ -122,7 +126,7 @@ try {
 
   const r = await restart(h, [...manual, ...fromLogs]);
   out.restart = r;
-  console.log(`restart with ${r.bans} bans, empty firewall: start -> all in kernel ${r.startToKernelMs ?? 'n/a'} ms; banner reconcile ${r.reconcileMs ?? 'n/a'} ms${r.ok ? '' : ' (FAILED)'}`);
+  console.log(`restart with ${r.bans} bans, empty firewall: start -> all in kernel ${r.startToKernelMs ?? 'n/a'} ms; banner reconcile ${r.reconcileMs ?? 'n/a'} ms (store read ${r.storeReadMs ?? 'n/a'} ms, firewall ${r.firewallWriteMs ?? 'n/a'} ms)${r.ok ? '' : ' (FAILED)'}`);
 
   if (!args['no-fail2ban'] && fail2banInstalled()) {
     const f = await fail2banBanip(fleet, docAddresses6(F2B_COUNT, 3));

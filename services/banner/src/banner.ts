@@ -12,7 +12,7 @@ import {
 } from '@portcullis/shared';
 import { consumeBatches, type BatchConsumption } from './batch-consumer.js';
 import { createControlHandler, encodeReply } from './control.js';
-import { DECISION_BATCH_STREAM_NAME, ensureDecisionBatchStream, removeConsumer } from './decision-stream.js';
+import { DECISION_BATCH_STREAM_NAME, ensureDecisionBatchStream } from './decision-stream.js';
 import { createDecider, createRecidivePublisher } from './decide.js';
 import { historyTtls } from './escalation/index.js';
 import { createEnforcer } from './enforce.js';
@@ -22,7 +22,7 @@ import { loadServiceTable } from './firewall/etc-services.js';
 import { createJailActions } from './firewall/command/jail-actions.js';
 import { builtinFirewallRegistry } from './firewall/registry.js';
 import { buildJailRuntimes } from './jail-runtime.js';
-import { DecisionFanout } from './publish-decision.js';
+import { BATCHED_HEADER, DecisionFanout } from './publish-decision.js';
 import { startReconciler } from './reconciler.js';
 import { createBanStore } from './store/index.js';
 import { createDynamicTrust, createHostTrustRegistry } from './trust/index.js';
@@ -77,9 +77,6 @@ export async function startBanner(ctx: ServiceContext, deps: BannerDeps): Promis
   const fanout = new DecisionFanout(bus, log);
   const publishAll = (ds: Parameters<DecisionFanout['publish']>[0], ctxs?: Parameters<DecisionFanout['publish']>[1]) => fanout.publish(ds, ctxs);
   await ensureDecisionBatchStream(bus);
-  const enforceDurable = `banner-enforce-${subjectToken(host)}`;
-  // Hosts enforce from the batch stream; the per-decision consumer of earlier versions is gone.
-  await removeConsumer(bus, STREAMS.decisions.name, enforceDurable);
   const consumptions: BatchConsumption[] = [];
   // The enforcement consumer exists before the store is read, so no decision falls between the
   // snapshot and the subscription; its messages wait until the snapshot has been applied.
@@ -89,7 +86,7 @@ export async function startBanner(ctx: ServiceContext, deps: BannerDeps): Promis
     await consumeBatches({
       bus,
       stream: DECISION_BATCH_STREAM_NAME,
-      durable: enforceDurable,
+      durable: `banner-enforce-batch-${subjectToken(host)}`,
       // A new host starts from "now": reconcile has just brought it up to date with the store.
       deliver: 'new',
       contract: CONTRACTS.decisionBatch,
@@ -100,6 +97,26 @@ export async function startBanner(ctx: ServiceContext, deps: BannerDeps): Promis
       handler: async (items) => {
         await reconcileDone;
         return enforcer.applyGroups(items.map((i) => i.value.decisions));
+      },
+    }),
+  );
+  // Single decisions: those also sent in a batch are skipped unread; the others (from a banner of
+  // an earlier version, during a rolling upgrade) are enforced as they come.
+  consumptions.push(
+    await consumeBatches({
+      bus,
+      stream: STREAMS.decisions.name,
+      durable: `banner-enforce-${subjectToken(host)}`,
+      deliver: 'new',
+      contract: CONTRACTS.decision,
+      decode: (data) => decodeMessage(CONTRACTS.decision, data),
+      skip: (h) => h?.has(BATCHED_HEADER) ?? false,
+      maxBatch: 1_024,
+      maxAckPending: 10_000,
+      spanName: 'banner.enforce',
+      handler: async (items) => {
+        await reconcileDone;
+        return enforcer.applyGroups(items.map((i) => [i.value]));
       },
     }),
   );

@@ -39,6 +39,8 @@ export interface BatchConsumeOptions<T> {
   /** Delivered but unacknowledged messages the server lets this consumer hold. */
   maxAckPending: number;
   spanName: string;
+  /** Messages to acknowledge without decoding or handling them (checked on headers only). */
+  skip?: (headers: JsMsg['headers']) => boolean;
   /**
    * Handles every message that arrived while the previous call ran (one, when they trickle in).
    * Returns the indexes of the items that failed: those are retried later (nak with delay), the
@@ -120,6 +122,10 @@ async function handleGroup<T>(opts: BatchConsumeOptions<T>, group: JsMsg[]): Pro
   const msgs: JsMsg[] = [];
   const spans: Span[] = [];
   for (const m of group) {
+    if (opts.skip?.(m.headers)) {
+      m.ack();
+      continue;
+    }
     let value: T;
     try {
       value = opts.decode(m.data);

@@ -25,11 +25,3 @@ export async function ensureDecisionBatchStream(bus: Bus): Promise<void> {
   }
 }
 
-/** Deletes a durable consumer if it exists. */
-export async function removeConsumer(bus: Bus, stream: string, durable: string): Promise<void> {
-  try {
-    await bus.jsm.consumers.delete(stream, durable);
-  } catch (e) {
-    if (!/not found/i.test(describeError(e))) throw e;
-  }
-}

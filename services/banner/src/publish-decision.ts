@@ -3,6 +3,7 @@ import {
   context,
   CONTRACTS,
   describeError,
+  publishCore,
   publishDurable,
   sleep,
   subjectFor,
@@ -16,11 +17,18 @@ import {
 /** Payload budget of one batch message: under NATS' default 1 MiB max_payload with room for headers. */
 const BATCH_MAX_BYTES = 900 * 1024;
 const BATCH_MAX_DECISIONS = 20_000;
-/** Single decisions in flight at once (a mass ban must not open 50,000 requests at once). */
-const SINGLES_CONCURRENCY = 256;
+/** Single decisions published between two flushes. */
+const SINGLES_PER_FLUSH = 1_000;
 
-export function publishDecision(bus: Bus, d: BanDecisionV1): Promise<void> {
-  return publishDurable(bus, CONTRACTS.decision, subjectFor(SUBJECTS.decisions, d.jail), d, d.id);
+/**
+ * NATS header on a single decision that was also published in a batch (its value: the batch id).
+ * Banners enforce from the batch and skip such singles without decoding them; a single without it
+ * (from a banner of an earlier version) is enforced as it comes.
+ */
+export const BATCHED_HEADER = 'Portcullis-Batched';
+
+export function publishDecision(bus: Bus, d: BanDecisionV1, batch?: string): Promise<void> {
+  return publishDurable(bus, CONTRACTS.decision, subjectFor(SUBJECTS.decisions, d.jail), d, d.id, batch ? { [BATCHED_HEADER]: batch } : undefined);
 }
 
 /**
@@ -59,7 +67,7 @@ export function batchId(decisions: readonly BanDecisionV1[]): string {
  * kernel without waiting for 50,000 single publishes.
  */
 export class DecisionFanout {
-  private queue: { d: BanDecisionV1; ctx: Context }[] = [];
+  private queue: { d: BanDecisionV1; ctx: Context; batch: string }[] = [];
   private draining: Promise<void> | undefined;
 
   constructor(
@@ -70,14 +78,14 @@ export class DecisionFanout {
   /** `contexts[i]` is the trace context decision i is published under (default: the active one). */
   async publish(ds: readonly BanDecisionV1[], contexts?: readonly Context[]): Promise<void> {
     if (ds.length === 0) return;
-    const batches = planBatches(ds);
+    const batches = planBatches(ds).map((b) => ({ ...b, id: batchId(b.decisions) }));
     await Promise.all(
-      batches.map((b) =>
-        publishDurable(this.bus, CONTRACTS.decisionBatch, subjectFor(SUBJECTS.decisionBatches, b.jail), { v: 1, id: batchId(b.decisions), jail: b.jail, decisions: b.decisions }, batchId(b.decisions)),
-      ),
+      batches.map((b) => publishDurable(this.bus, CONTRACTS.decisionBatch, subjectFor(SUBJECTS.decisionBatches, b.jail), { v: 1, id: b.id, jail: b.jail, decisions: b.decisions }, b.id)),
     );
+    const batchOf = new Map<BanDecisionV1, string>();
+    for (const b of batches) for (const d of b.decisions) batchOf.set(d, b.id);
     const active = context.active();
-    for (let i = 0; i < ds.length; i++) this.queue.push({ d: ds[i]!, ctx: contexts?.[i] ?? active });
+    for (let i = 0; i < ds.length; i++) this.queue.push({ d: ds[i]!, ctx: contexts?.[i] ?? active, batch: batchOf.get(ds[i]!)! });
     this.draining ??= this.drain().finally(() => (this.draining = undefined));
   }
 
@@ -86,22 +94,32 @@ export class DecisionFanout {
     while (this.draining) await this.draining;
   }
 
+  /**
+   * Singles go out as core publishes (the stream stores them, Nats-Msg-Id de-duplicated) with a
+   * flush per chunk instead of one JetStream acknowledgement each: per-message acknowledged
+   * publishes cost the banner seconds of CPU for a 50,000-address ban, on the event loop that is
+   * enforcing it. A single is the notifier's copy; enforcement and the audit log have the batch.
+   */
   private async drain(): Promise<void> {
     while (this.queue.length > 0) {
-      const chunk = this.queue.splice(0, SINGLES_CONCURRENCY);
-      await Promise.all(chunk.map(({ d, ctx }) => context.with(ctx, () => this.publishSingle(d))));
+      const chunk = this.queue.splice(0, SINGLES_PER_FLUSH);
+      for (const { d, ctx, batch } of chunk) {
+        context.with(ctx, () => publishCore(this.bus, CONTRACTS.decision, subjectFor(SUBJECTS.decisions, d.jail), d, { msgId: d.id, headers: { [BATCHED_HEADER]: batch } }));
+      }
+      await this.flushWithRetry(chunk.length);
+      // let the enforcer and the control handler run between chunks
+      await new Promise((r) => setImmediate(r));
     }
   }
 
-  private async publishSingle(d: BanDecisionV1): Promise<void> {
+  private async flushWithRetry(count: number): Promise<void> {
     for (let attempt = 1; ; attempt++) {
       try {
-        await publishDecision(this.bus, d);
+        await this.bus.nc.flush();
         return;
       } catch (e) {
         if (attempt >= 5) {
-          // The batch (enforcement) and the audit log have it; only the single message is lost.
-          this.log.error({ id: d.id, jail: d.jail, ip: d.ip, err: describeError(e) }, 'publishing a single decision failed; the notifier will not see it');
+          this.log.error({ count, err: describeError(e) }, 'single decisions may not have reached NATS; the notifier may miss them (the enforcement batches were acknowledged)');
           return;
         }
         await sleep(200 * 2 ** attempt);

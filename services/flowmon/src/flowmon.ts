@@ -1,4 +1,4 @@
-import { CONTRACTS, describeError, publishCore, subjectFor, SUBJECTS, type Service, type ServiceContext } from '@portcullis/shared';
+import { CONTRACTS, describeError, isPortcullisError, publishCore, subjectFor, SUBJECTS, type Service, type ServiceContext } from '@portcullis/shared';
 import { AlertPublisher } from './alerts.js';
 import { Baselines, floodThreshold } from './baseline/baseline.js';
 import { baselinePath, loadBaselines, saveBaselines } from './baseline/baseline-store.js';
@@ -18,8 +18,11 @@ export interface FlowmonOptions {
   config?: FlowmonConfig;
 }
 
+const noConns = (): ConnSummary => ({ total: 0, longLived: new Map() });
 /** Baselines are written at most this often (and at stop). */
 const SAVE_EVERY_MS = 60_000;
+/** After this many failed ticks in a row (and the first), flowmon tries to recreate its tables. */
+const RECREATE_EVERY = 10;
 /** With the nft binary (no libnftables) each read is a process: measure no faster than this. */
 const BINARY_MIN_TICK_MS = 1000;
 
@@ -31,7 +34,7 @@ const BINARY_MIN_TICK_MS = 1000;
 export async function startFlowmon(ctx: ServiceContext, opts: FlowmonOptions = {}): Promise<Service> {
   const { bus, log, clock, config, stateDir } = ctx;
   const host = config.settings.host;
-  const cfg = opts.config ?? loadFlowmonConfig(config.dir);
+  const cfg = opts.config ?? loadFlowmonConfig(config);
   if (!cfg.enabled) {
     log.info('flowmon is disabled ([flowmon] enabled = false)');
     return { name: 'flowmon', stop: async () => undefined };
@@ -74,7 +77,7 @@ export async function startFlowmon(ctx: ServiceContext, opts: FlowmonOptions = {
   const learned = [...new Set(signals.map((s) => s.metric))];
 
   let prev: Reading = await sampler.read();
-  let conns: ConnSummary = { total: 0, longLived: new Map() };
+  let conns: ConnSummary = noConns();
   let lastScan = -Infinity;
   let scanning = false;
   let lastSave = clock.now();
@@ -86,7 +89,12 @@ export async function startFlowmon(ctx: ServiceContext, opts: FlowmonOptions = {
     const { rates, dtMs } = sampler.rates(prev, cur);
     prev = cur;
     const now = clock.now();
-    if (!scanning && now - lastScan >= cfg.connScanMs) {
+    // No source can hold more connections than exist: below the slowloris floor in total (the
+    // kernel's CurrEstab, read anyway), the scan is skipped.
+    const established = cur.kernel.get('Tcp.CurrEstab') ?? Infinity;
+    const slowlorisOpen = detector.open().some((i) => i.signal.attack === 'slowloris');
+    if (established < cfg.floors.slowloris && !slowlorisOpen) conns = noConns();
+    else if (!scanning && now - lastScan >= cfg.connScanMs) {
       // /proc/net/tcp walks the kernel's whole socket hash (milliseconds even when nearly empty):
       // read it beside the loop, and use the latest complete scan.
       lastScan = now;
@@ -133,9 +141,20 @@ export async function startFlowmon(ctx: ServiceContext, opts: FlowmonOptions = {
     const started = performance.now();
     running = tick()
       .then(() => (failures = 0))
-      .catch((e: unknown) => {
+      .catch(async (e: unknown) => {
         // Log the first failure of a run and then every 100th: a broken /proc must not flood the log.
         if (failures++ % 100 === 0) log.error({ err: describeError(e), failures }, 'flowmon tick failed');
+        // A ruleset reload (`nft flush ruleset`, a firewall restart) removes our tables: put them back.
+        if (tables && isPortcullisError(e, 'PC_FIREWALL') && failures % RECREATE_EVERY === 1) {
+          try {
+            await tables.recreate();
+            mitigator?.reset();
+            prev = await sampler.read();
+            log.warn('flowmon tables were gone (ruleset flushed?); created them again');
+          } catch (e2) {
+            log.error({ err: describeError(e2) }, 'flowmon tables could not be created again');
+          }
+        }
       })
       .then(() => {
         if (!stopped) timer = setTimeout(loop, Math.max(0, tickMs - (performance.now() - started)));

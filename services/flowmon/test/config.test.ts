@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { isPortcullisError, type PortcullisError } from '@portcullis/shared';
+import { isPortcullisError, loadConfig, type PortcullisError } from '@portcullis/shared';
 import { defaultFlowmonConfig, loadFlowmonConfig } from '../src/config/flowmon-config.js';
 import { parseServicePorts } from '../src/config/service-ports.js';
 import { networkAddress, parseTrustEntry } from '../src/config/trust-entries.js';
@@ -21,7 +21,7 @@ function configDir(files: Record<string, string>): string {
 
 function loadError(files: Record<string, string>): PortcullisError {
   try {
-    loadFlowmonConfig(configDir(files));
+    loadFlowmonConfig(loadConfig(configDir(files)));
   } catch (e) {
     if (isPortcullisError(e)) return e;
     throw e;
@@ -31,7 +31,7 @@ function loadError(files: Record<string, string>): PortcullisError {
 
 describe('[flowmon] configuration', () => {
   it('defaults to the documented service ports and thresholds when there is no [flowmon]', () => {
-    const cfg = loadFlowmonConfig(configDir({ 'jail.local': '[sshd]\nenabled = false\n' }));
+    const cfg = loadFlowmonConfig(loadConfig(configDir({ 'jail.local': '[sshd]\nenabled = false\n' })));
     expect(cfg.servicePorts.map((p) => `${p.port}/${p.proto}`)).toEqual([
       '80/tcp', '443/tcp', '8443/tcp', '8447/tcp', '22/tcp', '21/tcp', '25/tcp', '465/tcp', '587/tcp', '110/tcp', '995/tcp', '143/tcp', '993/tcp', '3306/tcp', '53/udp',
     ]);
@@ -43,8 +43,8 @@ describe('[flowmon] configuration', () => {
 
   it('reads every option from portcullis.conf and .local, later files winning', () => {
     const cfg = loadFlowmonConfig(
-      configDir({
-        'jail.local': '[DEFAULT]\nignoreip = 127.0.0.1/8 203.0.113.0/24\n[sshd]\nenabled = false\n',
+      loadConfig(configDir({
+        'jail.local': '[DEFAULT]\nignoreip = 127.0.0.1/8 203.0.113.0/24\n[sshd]\nenabled = false\nlogpath = /var/log/auth.log\n[web]\nenabled = true\nfilter =\nlogpath = /var/log/web.log\nignoreip = 198.51.100.0/24\n',
         'portcullis.conf': '[flowmon]\ntick_ms = 50\nfloor_udp = 100\n',
         'portcullis.local': [
           '[flowmon]',
@@ -60,7 +60,7 @@ describe('[flowmon] configuration', () => {
           'slowloris_min_age = 30s',
           '',
         ].join('\n'),
-      }),
+      })),
     );
     expect(cfg.tickMs).toBe(50);
     expect(cfg.floors.udp).toBe(3000);
@@ -70,8 +70,8 @@ describe('[flowmon] configuration', () => {
       { port: 53, proto: 'udp' },
     ]);
     expect(cfg.httpPorts).toEqual([80, 8080]);
-    // [DEFAULT] ignoreip of the jails comes first, then [flowmon]'s own.
-    expect(cfg.ignoreip).toEqual(['127.0.0.1/8', '203.0.113.0/24', '198.51.100.7', '2001:db8::/48', 'gateway.example']);
+    // [DEFAULT] ignoreip of the jails, every enabled jail's, then [flowmon]'s own.
+    expect(cfg.ignoreip).toEqual(['127.0.0.1/8', '203.0.113.0/24', '198.51.100.0/24', '198.51.100.7', '2001:db8::/48', 'gateway.example']);
     expect(cfg.cooldownMs).toBe(60_000);
     expect(cfg.releaseMs).toBe(1500);
     expect(cfg.table).toBe('flows');

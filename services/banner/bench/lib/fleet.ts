@@ -7,6 +7,7 @@ import { CLI, StackProcess, waitFor } from '../../../../tests/e2e/stack-process.
 export { CLI, StackProcess, waitFor };
 
 const ROOT = resolve(import.meta.dirname, '../../../..');
+const SETTLE_MS = 5_000;
 
 /** The benchmarks run the built CLI (`portcullis up`), as a user would: say so when it is missing. */
 export function requireBuild(): void {
@@ -83,6 +84,8 @@ export async function startFleet(opts: FleetOptions): Promise<Fleet> {
       () => 'hub servers did not start',
     );
     for (const h of hosts) await h.stack.start(120_000);
+    // Measure a running system, not one still compiling filters and warming up right after start.
+    await new Promise((r) => setTimeout(r, SETTLE_MS));
     return {
       dir,
       hub,

@@ -1,4 +1,14 @@
-import { DEFAULT_SECTION, parseBool, parseDuration, readConfigStack, resolveOption, type IniSections, type SourceRef } from '@portcullis/shared';
+import {
+  DEFAULT_SECTION,
+  isPortcullisError,
+  parseBool,
+  parseDuration,
+  readConfigStack,
+  resolveOption,
+  type IniSections,
+  type PortcullisConfig,
+  type SourceRef,
+} from '@portcullis/shared';
 import { DEFAULT_SERVICE_PORTS, invalidOption, parsePortNumbers, parseServicePorts, type ServicePort } from './service-ports.js';
 import { checkTrustEntry } from './trust-entries.js';
 
@@ -208,20 +218,34 @@ export function defaultFlowmonConfig(): FlowmonConfig {
 }
 
 /**
- * Reads `[flowmon]` of the portcullis stack (portcullis.conf, .d, .local) and the jails' `[DEFAULT]
- * ignoreip`. Every bad value throws PC_CONFIG_INVALID naming its file and line.
+ * Reads `[flowmon]` of the portcullis stack (portcullis.conf, .d, .local) of `config.dir`. Trusted
+ * addresses are `[flowmon] ignoreip`, the jails' `[DEFAULT] ignoreip` and every enabled jail's
+ * ignoreip (an address a jail must never ban is never dropped by flowmon either). Every bad value
+ * throws PC_CONFIG_INVALID naming its file and line.
  */
-export function loadFlowmonConfig(configDir: string): FlowmonConfig {
-  const cfg = buildFlowmonConfig(readConfigStack(configDir, 'portcullis').sections);
-  const jails = readConfigStack(configDir, 'jail').sections;
-  const entry = jails.get(DEFAULT_SECTION)?.get('ignoreip');
-  if (entry) {
-    const text = resolveOption(jails, DEFAULT_SECTION, 'ignoreip') ?? '';
-    const words = text.split(/[\s,]+/).filter(Boolean);
-    for (const w of words) checkTrustEntry(w, entry.ref);
-    cfg.ignoreip.unshift(...words);
-  }
+export function loadFlowmonConfig(config: Pick<PortcullisConfig, 'dir' | 'jails'>): FlowmonConfig {
+  const cfg = buildFlowmonConfig(readConfigStack(config.dir, 'portcullis').sections);
+  const trusted = [...defaultIgnoreip(config.dir), ...config.jails.filter((j) => j.enabled).flatMap((j) => j.ignoreip)];
+  cfg.ignoreip = [...new Set([...trusted, ...cfg.ignoreip])];
   return cfg;
+}
+
+/** `[DEFAULT] ignoreip` of the jail files, checked; empty when it refers to values only a jail defines. */
+function defaultIgnoreip(dir: string): string[] {
+  const jails = readConfigStack(dir, 'jail').sections;
+  const entry = jails.get(DEFAULT_SECTION)?.get('ignoreip');
+  if (!entry) return [];
+  let text: string;
+  try {
+    text = resolveOption(jails, DEFAULT_SECTION, 'ignoreip') ?? '';
+  } catch (e) {
+    // A %(name)s only a jail defines: each enabled jail's own (resolved) ignoreip covers it.
+    if (isPortcullisError(e, 'PC_CONFIG_INTERPOLATION')) return [];
+    throw e;
+  }
+  const words = text.split(/[\s,]+/).filter(Boolean);
+  for (const w of words) checkTrustEntry(w, entry.ref);
+  return words;
 }
 
 /** [flowmon] from already-read portcullis sections; only keys written in [flowmon] itself count. */

@@ -71,6 +71,14 @@ export class Mitigator {
     });
   }
 
+  /**
+   * Forgets what is in place: the guard table was recreated empty. Open incidents get their
+   * mitigation again with their next update.
+   */
+  reset(): void {
+    this.entries.clear();
+  }
+
   has(incidentId: string): boolean {
     return this.entries.has(incidentId);
   }

@@ -68,14 +68,11 @@ export function measureCommands(table: string, ports: readonly ServicePort[]): F
   // Only traffic for this host: a router's forwarded packets are not its load.
   rule('count', [fx.match(fx.fibDaddrType(), 'local', '!='), fx.ret()]);
   rule('count', [fx.counterRef(classCounter('all'))]);
-  rule('count', [
-    fx.gotoMap(fx.meta('l4proto'), [
-      ['tcp', 'c_tcp'],
-      ['udp', 'c_udp'],
-      ['icmp', 'c_icmp'],
-      ['ipv6-icmp', 'c_icmp'],
-    ]),
-  ]);
+  // Plain rules, not a verdict map: an anonymous map costs ~0.3 ms more on every listing.
+  rule('count', [fx.match(fx.meta('l4proto'), 'tcp'), fx.goto('c_tcp')]);
+  rule('count', [fx.match(fx.meta('l4proto'), 'udp'), fx.goto('c_udp')]);
+  rule('count', [fx.match(fx.meta('l4proto'), 'icmp'), fx.goto('c_icmp')]);
+  rule('count', [fx.match(fx.meta('l4proto'), 'ipv6-icmp'), fx.goto('c_icmp')]);
   rule('count', [fx.counterRef(classCounter('other'))]);
 
   rule('c_tcp', [fx.counterRef(classCounter('tcp'))]);

@@ -10,6 +10,8 @@ export interface FlowTables {
   client: NftClient;
   /** Whether the guard table is in place (mitigation on). */
   guard: boolean;
+  /** Creates both tables again from scratch (after someone flushed the ruleset). */
+  recreate(): Promise<void>;
   remove(): Promise<void>;
 }
 
@@ -32,10 +34,13 @@ export async function setUpTables(cfg: FlowmonConfig, trusted: readonly TrustedN
     log.error({ err: describeError(e) }, 'nftables is not usable: flowmon measures /proc only and cannot mitigate');
     return undefined;
   }
-  try {
+  const create = async (): Promise<void> => {
     await client.run(toNftCommands(measureCommands(cfg.table, countedPorts(cfg))));
     if (cfg.mitigate) await client.run(toNftCommands(guardCommands({ table: cfg.guardTable, trusted, samplePercent: cfg.sourceSamplePercent, synSamplePercent: cfg.synSamplePercent })));
     else await client.run(toNftCommands(dropMeasureCommands(cfg.guardTable)));
+  };
+  try {
+    await create();
   } catch (e) {
     log.error({ err: describeError(e) }, 'flowmon tables could not be created: flowmon measures /proc only and cannot mitigate');
     await client.run(toNftCommands([...dropMeasureCommands(cfg.table), ...dropMeasureCommands(cfg.guardTable)])).catch(() => undefined);
@@ -46,6 +51,7 @@ export async function setUpTables(cfg: FlowmonConfig, trusted: readonly TrustedN
   return {
     client,
     guard: cfg.mitigate,
+    recreate: create,
     remove: async () => {
       try {
         await client.run(toNftCommands([...dropMeasureCommands(cfg.table), ...dropMeasureCommands(cfg.guardTable)]));

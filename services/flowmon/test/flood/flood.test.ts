@@ -178,6 +178,22 @@ describe('flowmon against real floods', () => {
     expect(run.clientOk).toBe(true);
   }, 60_000);
 
+  it('a flushed ruleset (a firewall reload) is noticed: the tables come back and floods are caught again', async () => {
+    await server.exec('nft', ['flush', 'ruleset']);
+    const deadline = Date.now() + 5000;
+    let tables = '';
+    while (Date.now() < deadline && !/portcullis_flow_guard/.test(tables)) {
+      await sleep(100);
+      tables = (await server.exec('nft', ['list', 'tables'])).stdout;
+    }
+    expect(tables).toMatch(/table inet portcullis_flow\n/);
+    expect(tables).toMatch(/table inet portcullis_flow_guard/);
+    // Let the nft listing above finish competing for the CPU before timing a flood.
+    await sleep(300);
+    const run = await flood('udp-flood', ['--udp', '-p', '9', '-c', '20000', '-i', 'u20', '-q', VICTIM]);
+    expect(run.during.dropSets).toContain(ATTACKER);
+  });
+
   it('alerts are durable (JetStream) and stopping flowmon saves its baselines and removes its tables', async () => {
     expect(await agent.call<number>('stream.alerts')).toBeGreaterThanOrEqual(latencies.length * 2);
     await agent.call('stop');
