@@ -27,9 +27,6 @@ const SINGLES_PER_FLUSH = 1_000;
  */
 export const BATCHED_HEADER = 'Portcullis-Batched';
 
-export function publishDecision(bus: Bus, d: BanDecisionV1, batch?: string): Promise<void> {
-  return publishDurable(bus, CONTRACTS.decision, subjectFor(SUBJECTS.decisions, d.jail), d, d.id, batch ? { [BATCHED_HEADER]: batch } : undefined);
-}
 
 /**
  * Splits decisions into batches of one jail each, in order, each under the payload budget. A jail's

@@ -114,17 +114,19 @@ function splitLines(lines: readonly { text: string; readAt: number }[]): LogLine
   let cur: LogLine[] = [];
   let size = 0;
   for (const l of lines) {
-    const text = l.text.length > MAX_LINE_CHARS ? l.text.slice(0, MAX_LINE_CHARS) : l.text;
     if (!Number.isSafeInteger(l.readAt) || l.readAt < 0) {
       throw new PortcullisError('PC_MESSAGE_INVALID', `refusing to publish a line with readAt ${String(l.readAt)}: expected epoch milliseconds`);
     }
-    const cost = text.length + LINE_OVERHEAD;
+    // Every source builds its lines as exactly { text, readAt }: those are sent as they are, and
+    // only a line over the contract's limit is copied (cut).
+    const line = l.text.length > MAX_LINE_CHARS ? { text: l.text.slice(0, MAX_LINE_CHARS), readAt: l.readAt } : l;
+    const cost = line.text.length + LINE_OVERHEAD;
     if (cur.length > 0 && (size + cost > PART_BUDGET || cur.length >= MAX_PART_LINES)) {
       parts.push(cur);
       cur = [];
       size = 0;
     }
-    cur.push({ text, readAt: l.readAt });
+    cur.push(line);
     size += cost;
   }
   if (cur.length > 0) parts.push(cur);

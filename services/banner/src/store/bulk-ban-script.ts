@@ -48,27 +48,49 @@ if decided_by ~= '' then entry.decidedBy = decided_by end
 local new_until = rec['until']
 local new_bantime = rec.bantime
 
+local ips = {}
+for i = FIRST, #ARGV do ips[#ips + 1] = ARGV[i] end
+-- every address' current ban, read in a few variadic calls
+local scores, current = {}, {}
+each_chunk(ips, function(...)
+  for _, v in ipairs(redis.call('ZMSCORE', due, ...)) do scores[#scores + 1] = v end
+  for _, v in ipairs(redis.call('HMGET', bans, ...)) do current[#current + 1] = v end
+end)
+
 local out = {}
 local created = 0
-for i = FIRST, #ARGV do
-  local ip = ARGV[i]
+local records, dues, cleared, failkeys = {}, {}, {}, {}
+local done = {}
+for i, ip in ipairs(ips) do
   local off = kp .. 'off:' .. ip
-  local cur = active_until(due, bans, ip, now)
-  if cur then
+  local cur = nil
+  local s = scores[i]
+  if s and current[i] then
+    local u = tonumber(s)
+    if u > now then cur = u end
+  end
+  if done[ip] then
+    -- the same address twice in one call: the first occurrence decided
+    out[#out + 1] = 'u'
+    out[#out + 1] = done[ip]
+  elseif cur then
     if until_num <= cur then
       out[#out + 1] = 'u'
-      out[#out + 1] = redis.call('HGET', bans, ip)
+      out[#out + 1] = current[i]
     else
-      local existing = cjson.decode(redis.call('HGET', bans, ip))
+      local existing = cjson.decode(current[i])
       existing['until'] = new_until
       existing.bantime = new_bantime
       local json = cjson.encode(existing)
-      redis.call('HSET', bans, ip, json)
-      redis.call('ZADD', due, until_score, ip)
+      records[#records + 1] = ip
+      records[#records + 1] = json
+      dues[#dues + 1] = until_score
+      dues[#dues + 1] = ip
       entry.kind = 'extend'
       entry.ip = ip
       entry.banCount = existing.banCount
       redis.call('XADD', audit, 'MAXLEN', '~', audit_max, audit_id, 'kind', 'extend', 'jail', jail, 'ip', ip, 'e', cjson.encode(entry))
+      done[ip] = json
       out[#out + 1] = 'e'
       out[#out + 1] = json
     end
@@ -79,26 +101,35 @@ for i = FIRST, #ARGV do
       out[#out + 1] = 'n'
       out[#out + 1] = tostring(prev)
     else
-      redis.call('DEL', kp .. 'fail:' .. ip, kp .. 'match:' .. ip)
-      redis.call('ZREM', failing, ip)
+      failkeys[#failkeys + 1] = kp .. 'fail:' .. ip
+      failkeys[#failkeys + 1] = kp .. 'match:' .. ip
+      cleared[#cleared + 1] = ip
       local count = redis.call('HINCRBY', off, 'count', 1)
       redis.call('HSET', off, 'lastBanAt', now_s)
       redis.call('PEXPIRE', off, history_ttl)
       rec.ip = ip
       rec.banCount = count
       local json = cjson.encode(rec)
-      redis.call('HSET', bans, ip, json)
-      redis.call('ZADD', due, until_score, ip)
+      records[#records + 1] = ip
+      records[#records + 1] = json
+      dues[#dues + 1] = until_score
+      dues[#dues + 1] = ip
       entry.kind = 'ban'
       entry.ip = ip
       entry.banCount = count
       redis.call('XADD', audit, 'MAXLEN', '~', audit_max, audit_id, 'kind', 'ban', 'jail', jail, 'ip', ip, 'e', cjson.encode(entry))
       created = created + 1
+      done[ip] = json
       out[#out + 1] = 'c'
       out[#out + 1] = json
     end
   end
 end
+-- the writes, variadic (each_chunk passes 1000 arguments: whole pairs)
+each_chunk(records, function(...) redis.call('HSET', bans, ...) end)
+each_chunk(dues, function(...) redis.call('ZADD', due, ...) end)
+each_chunk(failkeys, function(...) redis.call('DEL', ...) end)
+each_chunk(cleared, function(...) redis.call('ZREM', failing, ...) end)
 if created > 0 then redis.call('HINCRBY', stats, 'totalBanned', created) end
 return out
 `,

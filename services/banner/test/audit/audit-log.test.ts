@@ -41,8 +41,10 @@ describe('audit log', () => {
     const { store, audit, clock } = setup();
     const t0 = clock.now();
     await store.recordFailure(failure(clock, { matches: ['Failed password for root from 192.0.2.10'] }));
+    // Matches are kept in log-time order; failures in the same millisecond have no defined order.
+    clock.advance(1);
     await store.recordFailure(failure(clock, { matches: ['Failed password for admin from 192.0.2.10'] }));
-    clock.advance(1000);
+    clock.advance(999);
     await store.recordFailure(failure(clock, { ip: '192.0.2.11', origin: 'external', host: 'app1' }));
     await store.recordFailure(failure(clock, { ip: '192.0.2.11', origin: 'external', host: 'app1' }));
     clock.advance(1000);
@@ -69,16 +71,16 @@ describe('audit log', () => {
     ]);
     const byKey = (kind: string, ip: string) => entries.find((e) => e.kind === kind && e.ip === ip)!;
     expect(byKey('ban', '192.0.2.10')).toEqual({
-      id: expect.stringMatching(new RegExp(`^${t0}-\\d+$`)),
+      id: expect.stringMatching(new RegExp(`^${t0 + 1}-\\d+$`)),
       kind: 'ban',
       jail: 'sshd',
       ip: '192.0.2.10',
-      at: t0,
+      at: t0 + 1,
       origin: 'log',
       reason: 'maxretry 2 reached within findtime 600s',
       decidedBy: 'banner-a',
       seenOn: 'web1',
-      until: t0 + 60_000,
+      until: t0 + 1 + 60_000,
       bantime: 60,
       banCount: 1,
       failures: 2,
