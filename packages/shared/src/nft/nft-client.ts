@@ -2,7 +2,7 @@ import { PortcullisError } from '../errors.js';
 import { execNft, execNftDocument, findNftBinary } from './exec-nft.js';
 import { loadLibnftables, LIBNFTABLES_SONAME, type LibnftablesContext, type NftRunResult } from './libnftables.js';
 import { nftFailure, type NftTransport } from './nft-error.js';
-import type { NftCommand, NftDocument, NftListTarget, NftObject } from './nft-json.js';
+import type { NftCommand, NftDocument, NftElement, NftListTarget, NftObject } from './nft-json.js';
 
 export type { NftTransport } from './nft-error.js';
 
@@ -13,6 +13,18 @@ export interface NftClient {
   /** Lists one object (table, set, chain, tables, ruleset); the metainfo entry is left out. */
   list(what: NftListTarget): Promise<NftObject[]>;
   close(): void;
+}
+
+const LIST_ATTEMPTS = 5;
+
+function hasRepeatedElement(elems: readonly NftElement[]): boolean {
+  const seen = new Set<string>();
+  for (const e of elems) {
+    const key = JSON.stringify(typeof e === 'object' && 'elem' in e ? e.elem.val : e);
+    if (seen.has(key)) return true;
+    seen.add(key);
+  }
+  return false;
 }
 
 export interface CreateNftClientOptions {
@@ -83,10 +95,21 @@ class DocumentClient implements NftClient {
     await this.exec({ nftables: commands });
   }
 
+  /**
+   * A netlink dump of a large set can come back inconsistent when the kernel interrupts it (seen
+   * here under load: 50,000 elements with some listed twice and others missing). A set listing with
+   * a repeated element is such a dump: read again, and fail rather than return a wrong listing.
+   */
   async list(what: NftListTarget): Promise<NftObject[]> {
     const doc: NftDocument = { nftables: [{ list: what }] };
-    const output = await this.exec(doc);
-    return parseListOutput(this.transport, output);
+    for (let attempt = 1; ; attempt++) {
+      const objects = parseListOutput(this.transport, await this.exec(doc));
+      const torn = objects.find((o) => o.set?.elem && hasRepeatedElement(o.set.elem));
+      if (!torn) return objects;
+      if (attempt >= LIST_ATTEMPTS) {
+        throw new PortcullisError('PC_FIREWALL', `nft (${this.transport}) listed set ${torn.set!.name} inconsistently ${LIST_ATTEMPTS} times in a row`);
+      }
+    }
   }
 
   close(): void {
