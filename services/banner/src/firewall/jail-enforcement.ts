@@ -107,7 +107,7 @@ function isAllports(action: NamedOptions): boolean {
   return action.name.includes('allports') || action.options.type === 'allports';
 }
 
-/** fail2ban's `chain` (where the jump goes); jail.conf's `<known/chain>` placeholder means the default. */
+/** fail2ban's `chain` (where the jump goes); jail.conf's `<known/chain>` tag means the default. */
 function chainOption(jail: JailConfig, action: NamedOptions): string | undefined {
   const value = (action.options.chain ?? jail.options.chain ?? '').trim();
   if (value === '' || value.includes('<')) return undefined;

@@ -133,7 +133,7 @@ describe('selecting backends and command actions from a jail (fail2ban semantics
     expect(plan('i')).toMatchObject({ backend: 'iptables', ports: [{ from: 53, to: 53 }], protocols: ['tcp', 'udp'] });
   });
 
-  it('passes the iptables chain option, ignoring jail.conf\'s <known/chain> placeholder', () => {
+  it('passes the iptables chain option, ignoring jail.conf\'s <known/chain> tag', () => {
     expect(plan('j1').chain).toBe('DOCKER-USER');
     expect(plan('j2').chain).toBeUndefined();
     expect(failure('j3')).toMatchObject({ code: 'PC_CONFIG_INVALID', message: expect.stringMatching(/chain "bad chain!" is not an iptables chain name/) });
