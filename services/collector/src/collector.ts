@@ -49,7 +49,7 @@ export async function startCollector(ctx: ServiceContext, opts: CollectorOptions
   const patterns = filePatterns(config.jails, opts.fromStart ?? false);
   if (patterns.length > 0) {
     const positions = await PositionStore.open(join(stateDir, 'collector', 'positions.json'), { log });
-    sources.push(registry.getSourceFactory('file')({ patterns, positions, clock, log, batchMaxLines: Number(process.env.BML ?? 1000), batchMaxBytes: Number(process.env.BMB ?? 262144) }));
+    sources.push(registry.getSourceFactory('file')({ patterns, positions, clock, log, batchMaxLines: 1000, batchMaxBytes: 262144 }));
   }
   // backend = systemd jails (fail2ban's journal backend).
   const streams = journalStreams(config.jails.filter((j) => j.enabled && !isRecidiveJail(j))).map((s) => ({ ...s, fromStart: s.fromStart || (opts.fromStart ?? false) }));
