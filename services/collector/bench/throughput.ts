@@ -95,25 +95,31 @@ async function firstMessage(bus: Bus, host: string): Promise<number> {
   return first.readAt;
 }
 
-/** Reads the whole subject back: every sequence number exactly once. */
+/** Reads the whole subject back: every sequence number exactly once, nothing else. */
 async function verifyAll(bus: Bus, host: string, total: number): Promise<boolean> {
   const seen = new Uint8Array(total);
   let n = 0;
   let bad = 0;
   const c = await bus.js.consumers.get(LOGS_STREAM, { filter_subjects: linesSubject(host) });
-  const info = await bus.jsm.streams.info(LOGS_STREAM, { subjects_filter: linesSubject(host) });
-  const messages = info.state.subjects?.[linesSubject(host)] ?? 0;
-  const iter = await c.consume();
-  let got = 0;
-  for await (const m of iter) {
+  // Few messages per pull: with the default (100 messages of up to half a megabyte each) this
+  // read was seen to stall for seconds, well after everything had been stored.
+  const messages = await c.consume({ max_messages: 8 });
+  // A duplicate would make n reach total early with a line missing: read on until the stream is
+  // quiet, so extra lines are seen too.
+  let idle: NodeJS.Timeout = setTimeout(() => void messages.close(), 5_000);
+  for await (const m of messages) {
+    clearTimeout(idle);
+    idle = setTimeout(() => void messages.close(), n >= total ? 500 : 5_000);
     for (const l of decodeBatch(m.data).lines) {
       const s = seqOf(l.text);
       if (s < 0 || s >= total || seen[s]) bad++;
       else seen[s] = 1;
       n++;
     }
-    if (++got >= messages) break;
   }
-  await iter.close();
+  clearTimeout(idle);
+  let missing = 0;
+  for (let i = 0; i < total; i++) if (!seen[i]) missing++;
+  if (bad > 0 || n !== total) console.log(`  verification: read ${n} lines, ${bad} repeated or foreign, ${missing} missing`);
   return bad === 0 && n === total;
 }
