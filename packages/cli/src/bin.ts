@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { Command, Option } from 'commander';
-import { DEFAULT_CONFIG_DIR, DEFAULT_STATE_DIR, describeError } from '@portcullis/shared';
+import { DEFAULT_CONFIG_DIR, DEFAULT_STATE_DIR, describeError } from '@portcullis/shared/client';
 import { banCommand, unbanCommand } from './commands/ban.js';
 import type { regexCommand } from './commands/regex.js';
 import { statusCommand } from './commands/status.js';

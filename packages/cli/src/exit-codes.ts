@@ -1,4 +1,4 @@
-import { isPortcullisError } from '@portcullis/shared';
+import { isPortcullisError } from '@portcullis/shared/client';
 
 /** Exit statuses a script can rely on (documented in docs/cli.md). */
 export const EXIT = {

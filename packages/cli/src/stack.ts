@@ -91,7 +91,8 @@ export async function startStack(opts: StackOptions): Promise<RunningStack> {
     closers.push(() => tracing.shutdown());
 
     const ctxFor = async (name: string) => {
-      const slog = log.child({ service: name });
+      // A logger of its own, not a child: a child's `service` would repeat the parent's key in each line.
+      const slog = createLogger({ service: name, host, level: config.settings.logLevel });
       const bus = await connectBus({ url: natsUrl, name: `${name}@${host}`, log: slog });
       closers.push(() => bus.close());
       await ensureStreams(bus);

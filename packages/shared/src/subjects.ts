@@ -12,6 +12,11 @@ export const SUBJECTS = {
   logLines: `${SUBJECT_PREFIX}.log.lines`,
   /** FailureEvent: one failure of one address in one jail. `.<jail>` */
   failures: `${SUBJECT_PREFIX}.failure`,
+  /**
+   * FailureBatch: many failures of one jail from one log source, in one message (what the matcher
+   * publishes). `.<jail>`. Stream PORTCULLIS_FAILURE_BATCHES.
+   */
+  failureBatches: `${SUBJECT_PREFIX}.failure-batch`,
   /** BanDecision: ban and unban decisions, enforced by every host's banner. `.<jail>` */
   decisions: `${SUBJECT_PREFIX}.decision`,
   /**
@@ -37,6 +42,12 @@ export const SUBJECTS = {
 export const STREAMS = {
   logs: { name: 'PORTCULLIS_LOGS', subjects: [`${SUBJECTS.logLines}.>`] },
   failures: { name: 'PORTCULLIS_FAILURES', subjects: [`${SUBJECTS.failures}.>`] },
+  /**
+   * A stream of its own (not a subject added to PORTCULLIS_FAILURES): a banner of an earlier version
+   * reading PORTCULLIS_FAILURES would reject batches as malformed failure events and lose them;
+   * here they wait for a banner that reads them.
+   */
+  failureBatches: { name: 'PORTCULLIS_FAILURE_BATCHES', subjects: [`${SUBJECTS.failureBatches}.>`] },
   decisions: { name: 'PORTCULLIS_DECISIONS', subjects: [`${SUBJECTS.decisions}.>`] },
   flowAlerts: { name: 'PORTCULLIS_FLOW_ALERTS', subjects: [`${SUBJECTS.flowAlerts}.>`] },
 } as const;

@@ -94,4 +94,28 @@ describe('durable consumption', () => {
     await c.stop();
     expect(seen).toHaveLength(2);
   });
+
+  it('rejects and counts malformed failure batches, and delivers the valid ones', async () => {
+    const got: string[] = [];
+    const c = await consumeDurable(bus, {
+      stream: 'failureBatches',
+      durable: 'bus-test-batches',
+      contract: CONTRACTS.failureBatch,
+      spanName: 'test.batch',
+      handler: async (b) => {
+        got.push(`${b.id}:${b.failures.length}`);
+      },
+    });
+    const subject = subjectFor(SUBJECTS.failureBatches, 'sshd');
+    const batch = { v: 1 as const, id: 'b1', jail: 'sshd', host: 'h', source: 'file', origin: 'x', failures: [{ id: 'f1', ip: '203.0.113.7', at: 1 }] };
+    await publishDurable(bus, CONTRACTS.failureBatch, subject, batch, 'b1');
+    await bus.js.publish(subject, new TextEncoder().encode(JSON.stringify({ ...batch, id: 'b2', failures: [{ id: 'f2', ip: 'nope', at: 1 }] })));
+    await bus.js.publish(subject, new TextEncoder().encode(JSON.stringify({ ...batch, id: 'b3', failures: [] })));
+    await publishDurable(bus, CONTRACTS.failureBatch, subject, { ...batch, id: 'b4' }, 'b4');
+    const deadline = Date.now() + 10_000;
+    while (got.length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    await c.stop();
+    expect(got).toEqual(['b1:1', 'b4:1']);
+    expect(bus.rejects.snapshot()['FailureBatch.v1']).toBe(2);
+  });
 });

@@ -34,6 +34,30 @@ describe('contracts', () => {
   });
 });
 
+describe('FailureBatch contract', () => {
+  const batch = { v: 1 as const, id: 'b1', jail: 'sshd', host: 'h', source: 'file', origin: '/var/log/auth.log', failures: [{ id: 'e1', ip: '2001:db8::7', at: 1, line: 'l' }] };
+  const enc = (v: unknown) => new TextEncoder().encode(JSON.stringify(v));
+
+  it('round-trips a valid batch and fills defaults', () => {
+    expect(decodeMessage(CONTRACTS.failureBatch, encodeMessage(CONTRACTS.failureBatch, batch))).toEqual({ ...batch, producer: 'log' });
+    expect(CONTRACTS.failureBatch.subject).toBe('portcullis.v1.failure-batch');
+  });
+
+  it.each([
+    ['wrong version', enc({ ...batch, v: 2 })],
+    ['no failures', enc({ ...batch, failures: [] })],
+    ['too many failures', enc({ ...batch, failures: Array.from({ length: 10_001 }, (_, i) => ({ id: `e${i}`, ip: '192.0.2.1', at: 1 })) })],
+    ['a bad address', enc({ ...batch, failures: [...batch.failures, { id: 'e2', ip: '192.0.2.999', at: 1 }] })],
+    ['a failure without id', enc({ ...batch, failures: [{ ip: '192.0.2.1', at: 1 }] })],
+    ['a fractional time', enc({ ...batch, failures: [{ id: 'e3', ip: '192.0.2.1', at: 1.5 }] })],
+    ['an oversized line', enc({ ...batch, failures: [{ id: 'e4', ip: '192.0.2.1', at: 1, line: 'x'.repeat(5000) }] })],
+    ['an unknown producer', enc({ ...batch, producer: 'me' })],
+    ['no jail', enc({ ...batch, jail: undefined })],
+  ])('rejects a batch with %s with PC_MESSAGE_INVALID', (_name, data) => {
+    expect(() => decodeMessage(CONTRACTS.failureBatch, data)).toThrow(expect.objectContaining({ code: 'PC_MESSAGE_INVALID' }));
+  });
+});
+
 describe('subject tokens', () => {
   it('keep plain names and make any other name one safe token', () => {
     expect(subjectToken('sshd')).toBe('sshd');

@@ -8,6 +8,8 @@ import { waitForAll } from './lib/kernel-watch.js';
 import { docAddresses6, round } from './lib/stats.js';
 
 const { values: args } = parseArgs({
+  // `pnpm bench mass-ban -- --count 1000` passes the `--` through
+  args: process.argv.slice(2).filter((a) => a !== '--'),
   options: {
     count: { type: 'string', default: '50000' },
     'log-count': { type: 'string' },
@@ -59,14 +61,41 @@ async function manualBan(h: BenchHost, ips: string[]) {
   };
 }
 
+/** Epoch ms of the first and last ban decisions the banner logged after character `from`. */
+function bansLogged(h: BenchHost, from: number): { first: number; last: number } | undefined {
+  let out: { first: number; last: number } | undefined;
+  for (const l of h.stack.logText().slice(from).split('\n')) {
+    if (!l.includes('"ban ')) continue;
+    try {
+      const j = JSON.parse(l) as { msg?: string; time?: number | string };
+      const time = typeof j.time === 'number' ? j.time : typeof j.time === 'string' ? Date.parse(j.time) : NaN;
+      if (!/^ban (\d+ addresses|\S+ in \S+)$/.test(j.msg ?? '') || !Number.isFinite(time)) continue;
+      out = { first: Math.min(out?.first ?? time, time), last: Math.max(out?.last ?? time, time) };
+    } catch {
+      // not a log line of ours
+    }
+  }
+  return out;
+}
+
 async function logBans(h: BenchHost, ips: string[]) {
   let text = '';
   for (let round = 0; round < 3; round++) for (const ip of ips) text += sshdFailure(ip);
+  const mark = h.stack.logText().length;
   const t0 = Date.now();
   appendFileSync(h.log, text);
   const written = Date.now();
   const kernelAt = await waitForAll(h.ns, OURS, ips, TIMEOUT_MS);
-  return { ok: kernelAt !== undefined, lines: ips.length * 3, writeMs: written - t0, writtenToKernelMs: kernelAt === undefined ? null : kernelAt - written };
+  // when the decisions were made, to tell deciding (collector, matcher, Redis) from enforcing
+  const decided = bansLogged(h, mark);
+  return {
+    ok: kernelAt !== undefined,
+    lines: ips.length * 3,
+    writeMs: written - t0,
+    writtenToKernelMs: kernelAt === undefined ? null : kernelAt - written,
+    writtenToFirstBanMs: decided ? decided.first - written : null,
+    writtenToLastBanMs: decided ? decided.last - written : null,
+  };
 }
 
 async function restart(h: BenchHost, all: string[]) {
@@ -122,7 +151,9 @@ try {
   const fromLogs = docAddresses6(LOG_COUNT, 2);
   const l = await logBans(h, fromLogs);
   out.logs = l;
-  console.log(`${l.lines} log lines (${LOG_COUNT} addresses): written in ${l.writeMs} ms; written -> all in kernel ${l.writtenToKernelMs ?? 'n/a'} ms${l.ok ? '' : ' (FAILED)'}`);
+  console.log(
+    `${l.lines} log lines (${LOG_COUNT} addresses): written in ${l.writeMs} ms; written -> all in kernel ${l.writtenToKernelMs ?? 'n/a'} ms (bans decided ${l.writtenToFirstBanMs ?? 'n/a'}..${l.writtenToLastBanMs ?? 'n/a'} ms)${l.ok ? '' : ' (FAILED)'}`,
+  );
 
   const r = await restart(h, [...manual, ...fromLogs]);
   out.restart = r;

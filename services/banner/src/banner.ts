@@ -1,4 +1,5 @@
 import {
+  context,
   CONTRACTS,
   decodeMessage,
   describeError,
@@ -6,6 +7,7 @@ import {
   subjectToken,
   subscribeCore,
   SUBJECTS,
+  withSpan,
   type Redis,
   type Service,
   type ServiceContext,
@@ -13,7 +15,7 @@ import {
 import { consumeBatches, type BatchConsumption } from './batch-consumer.js';
 import { createControlHandler, encodeReply } from './control.js';
 import { DECISION_BATCH_STREAM_NAME, ensureDecisionBatchStream } from './decision-stream.js';
-import { createDecider, createRecidivePublisher } from './decide.js';
+import { createDecider, createRecidivePublisher, itemOfBatch, itemOfEvent } from './decide.js';
 import { historyTtls } from './escalation/index.js';
 import { createEnforcer } from './enforce.js';
 import { startExpirySweep } from './expiry.js';
@@ -37,6 +39,8 @@ export interface BannerDeps {
 
 /** Failure events handed to the decider at once (their Redis calls are pipelined). */
 const DECIDE_BATCH = 4096;
+/** Failure batches (up to 10,000 failures each) handed to the decider at once. */
+const DECIDE_BATCHES = 8;
 /** Decision batches applied in one firewall transaction. */
 const ENFORCE_BATCH = 64;
 
@@ -74,14 +78,22 @@ export async function startBanner(ctx: ServiceContext, deps: BannerDeps): Promis
   const store = createBanStore(deps.redis, { clock, host, historyTtlByJail: historyTtls(config.jails, policies), trustGate: dynamic });
   const enforcer = createEnforcer({ jails, firewall, clock, log });
 
-  const fanout = new DecisionFanout(bus, log);
-  const publishAll = (ds: Parameters<DecisionFanout['publish']>[0], ctxs?: Parameters<DecisionFanout['publish']>[1]) => fanout.publish(ds, ctxs);
-  await ensureDecisionBatchStream(bus);
-  const consumptions: BatchConsumption[] = [];
   // The enforcement consumer exists before the store is read, so no decision falls between the
   // snapshot and the subscription; its messages wait until the snapshot has been applied.
   let reconciled!: () => void;
   const reconcileDone = new Promise<void>((r) => (reconciled = r));
+  // This host enforces the decisions it makes itself at once; the other hosts from the stream.
+  // Under the deciding round's trace (the active context here), as the consumer's would be.
+  const fanout = new DecisionFanout(bus, log, {
+    applyGroups: async (groups) => {
+      await reconcileDone;
+      return withSpan('banner.enforce', context.active(), { 'portcullis.decisions': groups.reduce((n, g) => n + g.length, 0) }, () => enforcer.applyGroups(groups));
+    },
+    idle: (maxMs) => enforcer.idle(maxMs),
+  });
+  const publishAll = (ds: Parameters<DecisionFanout['publish']>[0], ctxs?: Parameters<DecisionFanout['publish']>[1]) => fanout.publish(ds, ctxs);
+  await ensureDecisionBatchStream(bus);
+  const consumptions: BatchConsumption[] = [];
   consumptions.push(
     await consumeBatches({
       bus,
@@ -91,6 +103,8 @@ export async function startBanner(ctx: ServiceContext, deps: BannerDeps): Promis
       deliver: 'new',
       contract: CONTRACTS.decisionBatch,
       decode: (data) => decodeMessage(CONTRACTS.decisionBatch, data),
+      // batches this banner published are already enforced here (their Nats-Msg-Id is the batch id)
+      skip: (h) => fanout.enforced.take(h?.get('Nats-Msg-Id')),
       maxBatch: ENFORCE_BATCH,
       maxAckPending: 1_000,
       spanName: 'banner.enforce',
@@ -124,6 +138,23 @@ export async function startBanner(ctx: ServiceContext, deps: BannerDeps): Promis
   await reconciler.run('start');
   reconciled();
   log.info({ jails: [...jails.keys()], firewall: firewall.name }, 'banner enforcing');
+  // One decider for both ways failures come in, so a round of either is recorded together; the two
+  // consumers are shared by all banners (each message goes to one of them).
+  const decide = createDecider({ jails, store, host, log, hostTrust, publish: publishAll });
+  consumptions.push(
+    await consumeBatches({
+      bus,
+      stream: STREAMS.failureBatches.name,
+      durable: 'banner-decider-batch',
+      deliver: 'all',
+      contract: CONTRACTS.failureBatch,
+      decode: (data) => decodeMessage(CONTRACTS.failureBatch, data),
+      maxBatch: DECIDE_BATCHES,
+      maxAckPending: 1_000,
+      spanName: 'banner.decide',
+      handler: (items) => decide(items.map((i) => itemOfBatch(i.value, i.ctx))),
+    }),
+  );
   consumptions.push(
     await consumeBatches({
       bus,
@@ -135,7 +166,7 @@ export async function startBanner(ctx: ServiceContext, deps: BannerDeps): Promis
       maxBatch: DECIDE_BATCH,
       maxAckPending: 10_000,
       spanName: 'banner.decide',
-      handler: createDecider({ jails, store, host, log, hostTrust, publish: publishAll }),
+      handler: (items) => decide(items.map((i) => itemOfEvent(i.value, i.ctx))),
     }),
   );
   const feedRecidive = createRecidivePublisher({ jails, store, host, log, publish: publishAll });
@@ -144,9 +175,13 @@ export async function startBanner(ctx: ServiceContext, deps: BannerDeps): Promis
     bus,
     SUBJECTS.control,
     CONTRACTS.controlRequest,
-    async (req, raw) => {
+    (req, raw) => {
       if (req.op === 'ban' || req.op === 'unban') log.info({ op: req.op, jail: req.jail, count: req.ips.length }, 'control request received');
-      raw.respond(encodeReply(await control(req)));
+      // Not awaited: requests are handled side by side (a CLI call of 50,000 addresses arrives as
+      // several requests; one after the other, each waited for the store round trips of the last).
+      void control(req)
+        .then((reply) => raw.respond(encodeReply(reply)))
+        .catch((e: unknown) => log.error({ op: req.op, err: describeError(e) }, 'control reply failed'));
     },
     { queue: 'banner' },
   );

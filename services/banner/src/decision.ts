@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { BanDecisionV1 } from '@portcullis/shared';
 import type { BanRecord } from './store/index.js';
 
@@ -10,7 +10,8 @@ const MAX_MATCHES = 50;
  * after a lost acknowledgement) is stored once by JetStream's duplicate window.
  */
 function decisionId(kind: string, jail: string, ip: string, at: number): string {
-  return createHash('sha256').update(`${kind}\0${jail}\0${ip}\0${at}`).digest('hex').slice(0, 32);
+  // crypto.hash: the one-shot form, half the cost of createHash() for a mass ban's 50,000 ids
+  return hash('sha256', `${kind}\0${jail}\0${ip}\0${at}`, 'hex').slice(0, 32);
 }
 
 export function banDecision(rec: BanRecord, decidedBy: string): BanDecisionV1 {

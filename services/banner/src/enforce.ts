@@ -1,7 +1,7 @@
 import { describeError, type BanDecisionV1, type Clock, type Logger } from '@portcullis/shared';
 import type { BanEntry, FirewallBackend } from './firewall/backend.js';
 import type { JailRuntime } from './jail-runtime.js';
-import type { BanRecord } from './store/index.js';
+import type { BanEnd } from './store/index.js';
 
 /** Seconds left of a ban for a kernel timeout; null = permanent, 0 = already over. */
 export function remainingSeconds(until: number | null | undefined, now: number): number | null {
@@ -61,7 +61,47 @@ export function createEnforcer(deps: { jails: ReadonlyMap<string, JailRuntime>; 
     return { banned: bans.length, unbanned: unbans.length };
   };
 
-  const reconcileNow = async (active: BanRecord[]): Promise<number> => {
+  /** Groups, in order, as applyGroups promises them: the indexes that failed (one group alone: throws). */
+  const applyGroupsNow = async (groups: readonly (readonly BanDecisionV1[])[]): Promise<Set<number>> => {
+    const failed = new Set<number>();
+    try {
+      await applyNow(groups.flat());
+      return failed;
+    } catch (e) {
+      if (groups.length === 1) throw e;
+      deps.log.warn({ groups: groups.length, err: describeError(e) }, 'applying decisions together failed; applying each batch on its own');
+    }
+    for (let i = 0; i < groups.length; i++) {
+      try {
+        await applyNow(groups[i]!);
+      } catch (e) {
+        deps.log.error({ err: describeError(e) }, 'applying a batch of decisions failed; it will be retried');
+        failed.add(i);
+      }
+    }
+    return failed;
+  };
+
+  /** applyGroups calls not yet applied; the first one queues applyWaiting in the lane, which takes them all. */
+  let waiting: { groups: readonly (readonly BanDecisionV1[])[]; resolve: (failed: Set<number>) => void; reject: (e: unknown) => void }[] = [];
+  const applyWaiting = async (): Promise<void> => {
+    const calls = waiting;
+    waiting = [];
+    try {
+      const failed = await applyGroupsNow(calls.flatMap((c) => c.groups));
+      let first = 0;
+      for (const c of calls) {
+        const own = new Set<number>();
+        for (let i = 0; i < c.groups.length; i++) if (failed.has(first + i)) own.add(i);
+        first += c.groups.length;
+        c.resolve(own);
+      }
+    } catch (e) {
+      for (const c of calls) c.reject(e);
+    }
+  };
+
+  const reconcileNow = async (active: readonly BanEnd[]): Promise<number> => {
     const now = deps.clock.now();
     const desired: BanEntry[] = [];
     for (const b of active) {
@@ -87,28 +127,29 @@ export function createEnforcer(deps: { jails: ReadonlyMap<string, JailRuntime>; 
     /**
      * Many decisions, in the order made, with one firewall transaction for the bans and one for
      * the unbans. If that fails (one bad entry fails a whole nft transaction), each group is
-     * applied on its own: the returned indexes are the groups that still failed.
+     * applied on its own: the returned indexes are the groups that still failed. Calls made while
+     * the firewall is busy are applied together when it is free (a mass ban's chunks arrive faster
+     * than one transaction each would take), each caller told about its own groups.
      */
     applyGroups(groups: readonly (readonly BanDecisionV1[])[]): Promise<Set<number>> {
-      return inLane(async () => {
-        const failed = new Set<number>();
-        try {
-          await applyNow(groups.flat());
-          return failed;
-        } catch (e) {
-          if (groups.length === 1) throw e;
-          deps.log.warn({ groups: groups.length, err: describeError(e) }, 'applying decisions together failed; applying each batch on its own');
-        }
-        for (let i = 0; i < groups.length; i++) {
-          try {
-            await applyNow(groups[i]!);
-          } catch (e) {
-            deps.log.error({ err: describeError(e) }, 'applying a batch of decisions failed; it will be retried');
-            failed.add(i);
-          }
-        }
-        return failed;
+      return new Promise((resolve, reject) => {
+        waiting.push({ groups, resolve, reject });
+        if (waiting.length === 1) void inLane(applyWaiting);
       });
+    },
+
+    /** Resolves when nothing is being applied or waiting to be (or after maxMs). */
+    async idle(maxMs: number): Promise<void> {
+      const deadline = performance.now() + maxMs;
+      for (;;) {
+        const current = lane;
+        const left = deadline - performance.now();
+        if (left <= 0) return;
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([current, new Promise((r) => (timer = setTimeout(r, left)))]);
+        clearTimeout(timer);
+        if (lane === current && waiting.length === 0) return;
+      }
     },
 
     /**
@@ -116,7 +157,7 @@ export function createEnforcer(deps: { jails: ReadonlyMap<string, JailRuntime>; 
      * periodically: re-asserts timeouts). `read` runs inside the lane, so no decision lands between
      * the snapshot and the write.
      */
-    reconcile(read: () => Promise<BanRecord[]>): Promise<{ restored: number; readMs: number; writeMs: number }> {
+    reconcile(read: () => Promise<readonly BanEnd[]>): Promise<{ restored: number; readMs: number; writeMs: number }> {
       return inLane(async () => {
         const t0 = performance.now();
         const active = await read();

@@ -3,8 +3,9 @@ import {
   context,
   CONTRACTS,
   describeError,
-  publishCore,
-  publishDurable,
+  encodeMessage,
+  publishCoreEncoded,
+  publishDurableEncoded,
   sleep,
   subjectFor,
   SUBJECTS,
@@ -17,8 +18,10 @@ import {
 /** Payload budget of one batch message: under NATS' default 1 MiB max_payload with room for headers. */
 const BATCH_MAX_BYTES = 900 * 1024;
 const BATCH_MAX_DECISIONS = 20_000;
-/** Single decisions published between two flushes. */
-const SINGLES_PER_FLUSH = 1_000;
+/** Single decisions published between two flushes (and two turns of the event loop, so enforcement is not held up). */
+const SINGLES_PER_FLUSH = 250;
+/** How long singles wait for decisions under way to be enforced and published before they go anyway. */
+const SINGLES_YIELD_MS = 1_000;
 
 /**
  * NATS header on a single decision that was also published in a batch (its value: the batch id).
@@ -27,27 +30,45 @@ const SINGLES_PER_FLUSH = 1_000;
  */
 export const BATCHED_HEADER = 'Portcullis-Batched';
 
+const utf8 = new TextEncoder();
+
 
 /**
  * Splits decisions into batches of one jail each, in order, each under the payload budget. A jail's
- * decisions keep their relative order; batches of different jails are independent.
+ * decisions keep their relative order; batches of different jails are independent. `json[i]` is
+ * decision i's JSON, measured here and published as its single message.
  */
-export function planBatches(ds: readonly BanDecisionV1[], maxBytes = BATCH_MAX_BYTES): { jail: string; decisions: BanDecisionV1[] }[] {
-  const out: { jail: string; decisions: BanDecisionV1[] }[] = [];
-  const open = new Map<string, { jail: string; decisions: BanDecisionV1[]; bytes: number }>();
+export function planBatches(ds: readonly BanDecisionV1[], maxBytes = BATCH_MAX_BYTES): { jail: string; decisions: BanDecisionV1[]; json: string[] }[] {
+  const out: { jail: string; decisions: BanDecisionV1[]; json: string[] }[] = [];
+  const open = new Map<string, { jail: string; decisions: BanDecisionV1[]; json: string[]; bytes: number }>();
   for (const d of ds) {
-    const size = Buffer.byteLength(JSON.stringify(d)) + 1;
+    const json = JSON.stringify(d);
+    const size = Buffer.byteLength(json) + 1;
     let cur = open.get(d.jail);
     if (cur && (cur.bytes + size > maxBytes || cur.decisions.length >= BATCH_MAX_DECISIONS)) cur = undefined;
     if (!cur) {
-      cur = { jail: d.jail, decisions: [], bytes: 256 };
+      cur = { jail: d.jail, decisions: [], json: [], bytes: 256 };
       open.set(d.jail, cur);
       out.push(cur);
     }
     cur.decisions.push(d);
+    cur.json.push(json);
     cur.bytes += size;
   }
-  return out.map(({ jail, decisions }) => ({ jail, decisions }));
+  return out.map(({ jail, decisions, json }) => ({ jail, decisions, json }));
+}
+
+/**
+ * A batch message: validated against its contract (every decision in it), then written from the
+ * decisions' JSON that planBatches made, which the singles reuse: each decision is validated and
+ * serialised once.
+ */
+export function encodeBatch(b: { id: string; jail: string; decisions: BanDecisionV1[]; json: readonly string[] }): Uint8Array {
+  const batch = { v: 1 as const, id: b.id, jail: b.jail, decisions: b.decisions };
+  const checked = CONTRACTS.decisionBatch.schema.safeParse(batch);
+  // encodeMessage says what is wrong (PC_MESSAGE_INVALID)
+  if (!checked.success) return encodeMessage(CONTRACTS.decisionBatch, batch);
+  return utf8.encode(`{"v":1,"id":${JSON.stringify(b.id)},"jail":${JSON.stringify(b.jail)},"decisions":[${b.json.join(',')}]}`);
 }
 
 /** Derived from the decisions it carries, so a re-published batch is stored once. */
@@ -57,32 +78,98 @@ export function batchId(decisions: readonly BanDecisionV1[]): string {
   return h.digest('hex').slice(0, 32);
 }
 
+/** How many batch ids EnforcedHere remembers; one forgotten is merely enforced twice. */
+const ENFORCED_HERE_MAX = 10_000;
+
+/**
+ * Ids of the batches this host enforced when it published them. Its enforcement consumer skips
+ * those (acknowledged unread) when they come back from the stream; a batch whose local enforcement
+ * failed is not listed, so the consumer applies it and retries it as any other.
+ */
+export class EnforcedHere {
+  private readonly ids = new Set<string>();
+
+  constructor(private readonly max = ENFORCED_HERE_MAX) {}
+
+  add(id: string): void {
+    this.ids.add(id);
+    if (this.ids.size > this.max) this.ids.delete(this.ids.values().next().value!);
+  }
+
+  /** True once for an id that was added (and not yet taken or forgotten). */
+  take(id: string | undefined): boolean {
+    return id !== undefined && this.ids.delete(id);
+  }
+}
+
+/** This host's enforcement, as DecisionFanout uses it (see createEnforcer). */
+export interface EnforceHere {
+  /** Enforces groups of decisions; resolves with the indexes of the groups that failed. */
+  applyGroups(groups: readonly (readonly BanDecisionV1[])[]): Promise<ReadonlySet<number>>;
+  /** Resolves when nothing is being enforced or waiting to be (or after maxMs). */
+  idle(maxMs: number): Promise<void>;
+}
+
+/**
+ * How long a publication waits for this host's firewall to finish what is queued. A mass ban's
+ * later chunks are in the kernel sooner when its decisions are encoded and sent afterwards (on two
+ * cores the nft transactions and the encoding otherwise slow each other down).
+ */
+const ENFORCE_FIRST_MS = 500;
+
 /**
  * Publishes decisions twice: as BanDecisionBatch messages, which every host's banner enforces
  * from (awaited: durable when `publish` resolves), and one by one as BanDecision messages for the
  * notifier and other applications, in the background and in order, so a mass ban is in the
- * kernel without waiting for 50,000 single publishes.
+ * kernel without waiting for 50,000 single publishes. With `enforceHere`, this host's firewall
+ * gets the decisions first, before they go out, instead of after their round trip through the
+ * stream (encoding, storing, delivering and decoding 50,000 decisions took seconds of the
+ * banner's one thread); `enforced` then tells its consumer which batches to skip.
  */
 export class DecisionFanout {
-  private queue: { d: BanDecisionV1; ctx: Context; batch: string }[] = [];
+  private queue: { d: BanDecisionV1; ctx: Context; batch: string; json: string }[] = [];
   private draining: Promise<void> | undefined;
+  /** publish() calls under way, and who waits for there to be none. */
+  private inFlight = 0;
+  private idleWaiters: (() => void)[] = [];
+  readonly enforced = new EnforcedHere();
 
   constructor(
     private readonly bus: Bus,
     private readonly log: Logger,
+    private readonly enforceHere?: EnforceHere,
   ) {}
 
   /** `contexts[i]` is the trace context decision i is published under (default: the active one). */
   async publish(ds: readonly BanDecisionV1[], contexts?: readonly Context[]): Promise<void> {
     if (ds.length === 0) return;
+    this.inFlight++;
+    try {
+      await this.publishNow(ds, contexts);
+    } finally {
+      if (--this.inFlight === 0) for (const w of [...this.idleWaiters]) w();
+    }
+  }
+
+  private async publishNow(ds: readonly BanDecisionV1[], contexts?: readonly Context[]): Promise<void> {
+    let enforcedHere = false;
+    if (this.enforceHere) {
+      try {
+        enforcedHere = (await this.enforceHere.applyGroups([ds])).size === 0;
+      } catch (e) {
+        this.log.warn({ err: describeError(e) }, 'enforcing decisions here failed; they are enforced from the stream');
+      }
+      // Enforcement first: decisions that reached this banner meanwhile (the next chunks of a mass
+      // ban, as the store answers) are enforced before these are encoded and sent.
+      await this.enforceHere.idle(ENFORCE_FIRST_MS);
+    }
     const batches = planBatches(ds).map((b) => ({ ...b, id: batchId(b.decisions) }));
-    await Promise.all(
-      batches.map((b) => publishDurable(this.bus, CONTRACTS.decisionBatch, subjectFor(SUBJECTS.decisionBatches, b.jail), { v: 1, id: b.id, jail: b.jail, decisions: b.decisions }, b.id)),
-    );
-    const batchOf = new Map<BanDecisionV1, string>();
-    for (const b of batches) for (const d of b.decisions) batchOf.set(d, b.id);
+    if (enforcedHere) for (const b of batches) this.enforced.add(b.id);
+    await Promise.all(batches.map((b) => publishDurableEncoded(this.bus, subjectFor(SUBJECTS.decisionBatches, b.jail), encodeBatch(b), b.id)));
+    const planned = new Map<BanDecisionV1, { batch: string; json: string }>();
+    for (const b of batches) b.decisions.forEach((d, i) => planned.set(d, { batch: b.id, json: b.json[i]! }));
     const active = context.active();
-    for (let i = 0; i < ds.length; i++) this.queue.push({ d: ds[i]!, ctx: contexts?.[i] ?? active, batch: batchOf.get(ds[i]!)! });
+    for (let i = 0; i < ds.length; i++) this.queue.push({ d: ds[i]!, ctx: contexts?.[i] ?? active, ...planned.get(ds[i]!)! });
     this.draining ??= this.drain().finally(() => (this.draining = undefined));
   }
 
@@ -99,14 +186,32 @@ export class DecisionFanout {
    */
   private async drain(): Promise<void> {
     while (this.queue.length > 0) {
+      // Singles give way to decisions being enforced and published (the rest of a mass ban), for a
+      // while: under a steady flow of decisions they still go out.
+      if (this.inFlight > 0) await this.idle(SINGLES_YIELD_MS);
       const chunk = this.queue.splice(0, SINGLES_PER_FLUSH);
-      for (const { d, ctx, batch } of chunk) {
-        context.with(ctx, () => publishCore(this.bus, CONTRACTS.decision, subjectFor(SUBJECTS.decisions, d.jail), d, { msgId: d.id, headers: { [BATCHED_HEADER]: batch } }));
+      for (const { d, ctx, batch, json } of chunk) {
+        // validated as part of its batch (a batch's decisions are BanDecision.v1 messages)
+        const data = utf8.encode(json);
+        context.with(ctx, () => publishCoreEncoded(this.bus, subjectFor(SUBJECTS.decisions, d.jail), data, { msgId: d.id, headers: { [BATCHED_HEADER]: batch } }));
       }
       await this.flushWithRetry(chunk.length);
       // let the enforcer and the control handler run between chunks
       await new Promise((r) => setImmediate(r));
     }
+  }
+
+  /** Resolves when no publish() is under way, or after maxMs. */
+  private idle(maxMs: number): Promise<void> {
+    return new Promise((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        this.idleWaiters = this.idleWaiters.filter((w) => w !== done);
+        resolve();
+      };
+      const timer = setTimeout(done, maxMs);
+      this.idleWaiters.push(done);
+    });
   }
 
   private async flushWithRetry(count: number): Promise<void> {

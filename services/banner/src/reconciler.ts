@@ -15,7 +15,7 @@ export function startReconciler(deps: { enforcer: Enforcer; store: BanStore; log
 
   const run = async (why: string): Promise<void> => {
     const t0 = performance.now();
-    const r = await deps.enforcer.reconcile(() => deps.store.activeBans());
+    const r = await deps.enforcer.reconcile(() => deps.store.activeBanEnds());
     deps.log.info({ why, restored: r.restored, readMs: r.readMs, writeMs: r.writeMs, durationMs: Math.round(performance.now() - t0) }, 'firewall reconciled with the ban store');
   };
 

@@ -16,7 +16,7 @@ export interface CollectorOptions {
 
 /**
  * A file is read one chunk at a time: the chunk's range is saved as pending (two fsyncs), published
- * (split into messages of up to 512 KiB, see publish-chunk.ts) and acknowledged before the next is
+ * (split into messages of up to 1 MiB, see publish-chunk.ts) and acknowledged before the next is
  * read. That fixed cost of about 10 ms per chunk capped a backlog at about 100,000 lines/s with the
  * source's default 1000-line chunks; at 50,000 lines it is a few per cent. A live log at ordinary
  * rates still goes out within the source's batch delay (5 ms): these are only upper bounds.

@@ -1,26 +1,28 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
+import { isIP } from 'node:net';
 import {
   CONTRACTS,
   decodeMessage,
   describeError,
   extractTrace,
-  publishDurable,
-  subjectFor,
-  SUBJECTS,
+  RejectCounter,
   withSpan,
-  type FailureEventV1,
+  type BatchedFailure,
   type JailConfig,
   type LogBatchV1,
   type Redis,
   type Service,
   type ServiceContext,
 } from '@portcullis/shared';
+import { publishFailureBatches } from './failure-batches.js';
 import { FilterCompileCache, loadFilter, type CompiledFilter } from './filter/index.js';
 import { consumePartitions, DEFAULT_PARTITIONS, ensurePartitionStream, originalSubject, startRouter, type JsMsg } from './partitions.js';
 import { RedisStateStore, type StateStore } from './state-store.js';
 
-/** Longest matched line carried in a failure event (the contract's bound). */
+/** Longest matched line carried with a failure (the contract's bound). */
 const MAX_EVENT_LINE = 4096;
+/** Captures a failure carries as its own fields (`ip`, `user`), not again among `fields`. */
+const CARRIED = new Set(['ip4', 'ip6', 'dns', 'fid', 'user']);
 
 export interface MatcherOptions {
   /**
@@ -39,7 +41,7 @@ export interface MatcherService extends Service {
 }
 
 /**
- * Turns log batches into failure events with the jails' filters. Batches reach it through the
+ * Turns log batches into failure batches with the jails' filters. Batches reach it through the
  * partitioned log stream (partitions.ts): lines of one source are handled in order, one batch at a
  * time, and several instances share the partitions.
  */
@@ -48,12 +50,14 @@ export async function startMatcher(ctx: ServiceContext, opts: MatcherOptions = {
   const filters = compileJailFilters(config.dir, config.jails.filter((j) => j.enabled));
   const store: StateStore | undefined = opts.redis ? new RedisStateStore(opts.redis) : undefined;
   const unknownJails = new Set<string>();
+  const notAddresses = new RejectCounter();
   const partitions = opts.partitions ?? DEFAULT_PARTITIONS;
   const stats = { batches: 0, lines: 0, failures: 0 };
 
   const processBatch = async (batch: LogBatchV1): Promise<void> => {
-    const events: FailureEventV1[] = [];
     const source = sourceKey(batch);
+    const published: Promise<void>[] = [];
+    let failures = 0;
     for (const jail of batch.jails) {
       const filter = filters.get(jail);
       if (!filter) {
@@ -63,13 +67,20 @@ export async function startMatcher(ctx: ServiceContext, opts: MatcherOptions = {
       }
       const keep = store !== undefined && filter.stateful;
       if (keep) filter.importState(source, await store.load(jail, source));
-      matchBatch(filter, jail, batch, clock.now(), events);
+      const found = matchBatch(filter, jail, batch, clock.now(), (id) => {
+        const { count, shouldLog } = notAddresses.record(jail);
+        if (shouldLog) log.warn({ jail, host: batch.host, id: id.slice(0, 200), count }, 'a failure names no IP address (host name or failure id); it cannot be banned and is skipped');
+      });
       if (keep) await store.save(jail, source, filter.exportState(source, clock.now()));
+      // One message per log batch and jail (a few when they do not fit one): an acknowledgement and a
+      // span for each, not for each failure.
+      failures += found.length;
+      published.push(publishFailureBatches(bus, { jail, host: batch.host, source: batch.source, origin: batch.origin, producer: 'log' }, found));
     }
-    await Promise.all(events.map((ev) => publishDurable(bus, CONTRACTS.failure, subjectFor(SUBJECTS.failures, ev.jail), ev, ev.id)));
+    await Promise.all(published);
     stats.batches++;
     stats.lines += batch.lines.length;
-    stats.failures += events.length;
+    stats.failures += failures;
     opts.onBatch?.(batch);
   };
 
@@ -120,34 +131,45 @@ export function compileJailFilters(configDir: string, jails: readonly JailConfig
   return out;
 }
 
-function matchBatch(filter: CompiledFilter, jail: string, batch: LogBatchV1, now: number, out: FailureEventV1[]): void {
+function matchBatch(filter: CompiledFilter, jail: string, batch: LogBatchV1, now: number, onNotAddress: (id: string) => void): BatchedFailure[] {
   const ctx = { now, source: sourceKey(batch) };
+  const out: BatchedFailure[] = [];
+  // Deterministic: the same line of the same chunk always yields the same id, so a redelivered
+  // batch is de-duplicated by the ban store. One hash per batch and jail, the line's index after it.
+  const idPrefix = hash('sha256', `${batch.id}\0${jail}`, 'hex').slice(0, 32);
+  // The filter's batch path: lines no pattern can match cost one literal test each.
+  const results = filter.matchBatch(batch.lines.map((l) => l.text), ctx);
   for (let i = 0; i < batch.lines.length; i++) {
     const line = batch.lines[i]!;
-    const r = filter.match(line.text, ctx);
+    const r = results[i]!;
     if (r.kind !== 'failure') continue;
-    const ev: FailureEventV1 = {
-      v: 1,
-      // Deterministic: the same line of the same chunk always yields the same id, so a redelivered
-      // batch is de-duplicated by JetStream and by the ban store.
-      id: createHash('sha256').update(`${batch.id}\0${i}\0${jail}`).digest('hex').slice(0, 32),
-      jail,
+    // What the FailureBatch contract holds (it is encoded without the schema's pass, see
+    // failure-batches.ts): an address (a host name or failure id cannot be banned), a whole epoch ms.
+    if (isIP(r.id) === 0) {
+      onNotAddress(r.id);
+      continue;
+    }
+    const f: BatchedFailure = {
+      id: `${idPrefix}-${i}`,
       ip: r.id,
-      at: r.time,
-      host: batch.host,
-      source: batch.source,
-      origin: batch.origin,
+      at: Number.isFinite(r.time) ? Math.max(0, Math.floor(r.time)) : Math.floor(now),
       line: line.text.length > MAX_EVENT_LINE ? line.text.slice(0, MAX_EVENT_LINE) : line.text,
-      producer: 'log',
     };
-    if (r.user !== undefined) ev.user = r.user.slice(0, 512);
-    if (Object.keys(r.fields).length > 0) ev.fields = boundFields(r.fields);
-    out.push(ev);
+    if (r.user !== undefined) f.user = r.user.slice(0, 512);
+    const fields = otherFields(r.fields);
+    if (fields) f.fields = fields;
+    out.push(f);
   }
-}
-
-function boundFields(fields: Record<string, string>): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(fields)) out[k.slice(0, 64)] = v.slice(0, 1024);
   return out;
 }
+
+/** Captures carried besides the address and user (already in `ip` and `user`), bounded as the contract wants. */
+function otherFields(fields: Record<string, string>): Record<string, string> | undefined {
+  let out: Record<string, string> | undefined;
+  for (const [k, v] of Object.entries(fields)) {
+    if (CARRIED.has(k)) continue;
+    (out ??= {})[k.slice(0, 64)] = v.slice(0, 1024);
+  }
+  return out;
+}
+

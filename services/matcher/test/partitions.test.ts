@@ -16,7 +16,6 @@ import {
   systemClock,
   CONTRACTS,
   type Bus,
-  type FailureEventV1,
   type Redis,
 } from '@portcullis/shared';
 import { startTestNats, startTestRedis, type TestServer } from '../../../tests/harness/index.js';
@@ -82,14 +81,15 @@ describe('two matcher instances share the partitions and the multi-line state', 
   it('a session opened in one batch and failed in the next yields the failure of the session client, for every source', async () => {
     const a = await instance('matcher-a');
     const b = await instance('matcher-b');
-    const events: FailureEventV1[] = [];
+    const events: { jail: string; host: string; ip: string; user?: string }[] = [];
+    // what the matcher publishes, read through the contract (it encodes without the schema's pass)
     const consumer = await consumeDurable(buses[0] as Bus, {
-      stream: 'failures',
+      stream: 'failureBatches',
       durable: 'partition-test',
-      contract: CONTRACTS.failure,
+      contract: CONTRACTS.failureBatch,
       spanName: 'test.failure',
-      handler: async (ev) => {
-        events.push(ev);
+      handler: async (b) => {
+        for (const f of b.failures) events.push({ jail: b.jail, host: b.host, ip: f.ip, ...(f.user !== undefined ? { user: f.user } : {}) });
       },
     });
     const pub = buses[0] as Bus;
@@ -131,5 +131,6 @@ describe('two matcher instances share the partitions and the multi-line state', 
     const crossed = hosts.filter((h) => handledBy.get(`${h}-1`) === 'matcher-a');
     expect(crossed.length).toBe(a.stats.batches);
     expect(hosts.every((h) => handledBy.get(`${h}-2`) === 'matcher-b')).toBe(true);
+    expect(buses[0]!.rejects.total()).toBe(0);
   });
 });

@@ -80,7 +80,7 @@ export async function startNotifier(ctx: ServiceContext, opts: NotifierOptions =
       const streams = streamsOf(target);
       if (streams.length === 0) continue;
       const durable = durableName(id);
-      const done: Record<StreamKey, DoneSet | undefined> = { logs: undefined, failures: undefined, decisions: undefined, flowAlerts: undefined };
+      const done: Record<StreamKey, DoneSet | undefined> = { logs: undefined, failures: undefined, failureBatches: undefined, decisions: undefined, flowAlerts: undefined };
       for (const s of streams) done[s] = await DoneSet.load(kv, { targetId: id, stream: s, instanceId, streamCreated: created[s], log });
       const outbox = new Outbox({ target, common, clock, log, done, reverseDns });
       outboxes.push({ outbox, durable });

@@ -1,6 +1,6 @@
 import { isIP } from 'node:net';
-import { loadConfig, parseDuration, PortcullisError, type ControlReplyV1 } from '@portcullis/shared';
-import { controlRequest } from '../control-client.js';
+import { loadConfig, parseDuration, PortcullisError, type ControlReplyV1 } from '@portcullis/shared/client';
+import { controlRequest, controlRequests } from '../control-client.js';
 import { EXIT } from '../exit-codes.js';
 
 type Common = { config: string; state: string; by?: string };
@@ -33,8 +33,8 @@ export function chunkAddresses(ips: readonly string[], maxBytes = CHUNK_BYTES): 
 export async function banCommand(jail: string, ips: string[], opts: Common & { bantime?: string }): Promise<number> {
   const config = loadConfig(opts.config);
   const base = { v: 1 as const, op: 'ban' as const, jail, by: opts.by ?? whoAmI(), ...(opts.bantime ? { bantime: parseDuration(opts.bantime) } : {}) };
-  // All chunks go out at once: the banner stores, publishes and enforces them as they come.
-  const replies = await Promise.all(chunkAddresses(ips).map((chunk) => controlRequest(config, opts.state, { ...base, ips: chunk })));
+  // All chunks go out at once, over one connection: the banner stores, publishes and enforces them side by side.
+  const replies = await controlRequests(config, opts.state, chunkAddresses(ips).map((chunk) => ({ ...base, ips: chunk })));
   return report(mergeReplies(replies), 'banned');
 }
 

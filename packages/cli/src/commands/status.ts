@@ -1,4 +1,4 @@
-import { loadConfig, PortcullisError, type JailStatus } from '@portcullis/shared';
+import { loadConfig, PortcullisError, type JailStatus } from '@portcullis/shared/client';
 import { controlRequest } from '../control-client.js';
 
 export async function statusCommand(jail: string | undefined, opts: { config: string; state: string; json?: boolean }): Promise<number> {

@@ -1,4 +1,4 @@
-import { loadConfig, parseDuration, PortcullisError, type ControlReplyV1, type Origin } from '@portcullis/shared';
+import { loadConfig, parseDuration, PortcullisError, type ControlReplyV1, type Origin } from '@portcullis/shared/client';
 import { controlRequest } from '../control-client.js';
 import { EXIT } from '../exit-codes.js';
 

@@ -55,7 +55,7 @@ export async function createNftClient(opts: CreateNftClientOptions = {}): Promis
   throw new PortcullisError('PC_FIREWALL_UNAVAILABLE', `neither libnftables nor the nft binary is usable (${failures.join('; ')})`);
 }
 
-/** In-process client. Calls are synchronous FFI calls on the event loop (50,000 elements take ~0.3 s). */
+/** In-process client. Calls run on a worker thread, one at a time (see LibnftablesContext). */
 export function openLibnftablesClient(libraryPath: string = LIBNFTABLES_SONAME): NftClient {
   let ctx: LibnftablesContext;
   try {
@@ -63,7 +63,7 @@ export function openLibnftablesClient(libraryPath: string = LIBNFTABLES_SONAME):
   } catch (e) {
     throw new Error(`${libraryPath}: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
   }
-  return new DocumentClient('libnftables', async (doc) => ctx.run(doc), () => ctx.free());
+  return new DocumentClient('libnftables', (doc) => ctx.run(doc), () => ctx.free());
 }
 
 /** Client that runs `nft -j -f <file>` per transaction. Checks that the binary runs before returning. */

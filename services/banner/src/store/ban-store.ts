@@ -1,15 +1,20 @@
 import type { Redis } from '@portcullis/shared';
 import { normalizeIp } from '../trust/normalize-ip.js';
 import { activeBansScript, expireDueScript, unbanScript } from './ban-scripts.js';
-import { bulkBan, type BulkBanOutcome } from './bulk-ban.js';
+import { activeBanEnds } from './active-ban-ends.js';
+import { bulkBan, settleBulkBans, type BulkBanOutcome } from './bulk-ban.js';
 import { manualBan } from './manual-ban.js';
 import { decodeBanRecord, parseScore } from './record-codec.js';
 import { feedRecidive, recordFailure } from './record-failure.js';
+import { feedRecidiveMany, recordFailures } from './record-failures.js';
 import { runScript, withRedis } from './script-runner.js';
 import { createStoreContext, type BanStoreOptions } from './store-context.js';
 import { readTrusted, trustAndUnban, untrust } from './trust-ops.js';
 import type {
+  BanEnd,
   BanRecord,
+  FailureBatchInput,
+  FailureBatchResult,
   FailureInput,
   FailureResult,
   JailStoreStatus,
@@ -30,17 +35,35 @@ export type { BulkBanOutcome } from './bulk-ban.js';
 export interface BanStore {
   /** One failure; decides (and audits) the ban when maxretry is reached, escalated by f.escalation. */
   recordFailure(f: FailureInput): Promise<FailureResult>;
+  /**
+   * Many failures of one jail, each with the outcome recordFailure would give it in that order, in a
+   * few script calls (see record-failures.ts). Failures a Redis error kept from being recorded come
+   * back as null, with the error; the others are recorded.
+   */
+  recordFailures(b: FailureBatchInput): Promise<FailureBatchResult>;
   /** Feeds a ban decided in another jail to a recidive-like jail; may decide the recidive ban. */
   feedRecidive(ban: BanRecord, target: RecidiveTarget): Promise<FailureResult>;
+  /** feedRecidive for many bans at once (results per ban, in order), as recordFailures records failures. */
+  feedRecidiveMany(bans: readonly BanRecord[], target: RecidiveTarget): Promise<FailureBatchResult>;
   ban(jail: string, ip: string, opts: ManualBanInput): Promise<ManualBanResult>;
   /**
    * ban() for many addresses of one jail, a few script calls for all of them (see bulk-ban.ts).
-   * An address on the fleet-wide trusted list comes back as `{ ip, trusted: true }`.
+   * An address on the fleet-wide trusted list comes back as `{ ip, trusted: true }`. The bans are
+   * decided and stored when it resolves; their audit entries and offence history are written right
+   * behind (settleBulkBans).
    */
   banMany(jail: string, ips: readonly string[], opts: ManualBanInput, onChunk?: (outcomes: BulkBanOutcome[]) => Promise<void>): Promise<BulkBanOutcome[]>;
+  /**
+   * Writes the audit entries and offence history of bulk bans still pending (banMany decides and
+   * stores the bans, and writes those right behind them; see bulk-ban-script.ts). Any banner may
+   * call it, each is written once. Resolves with the number of addresses written.
+   */
+  settleBulkBans(): Promise<number>;
   /** jail null: every jail. Returns the bans that were removed. */
   unban(jail: string | null, ip: string, opts: UnbanInput): Promise<BanRecord[]>;
   activeBans(jail?: string): Promise<BanRecord[]>;
+  /** Jail, address and end of every running ban (of one jail or all), without the records: for enforcement. */
+  activeBanEnds(jail?: string): Promise<BanEnd[]>;
   getBan(jail: string, ip: string): Promise<BanRecord | null>;
   status(jail: string): Promise<JailStoreStatus>;
   /** Claims every ban whose end is <= now; each is returned to exactly one caller across instances. */
@@ -167,11 +190,15 @@ export function createBanStore(redis: Redis, opts: BanStoreOptions): BanStore {
 
   return {
     recordFailure: (f) => recordFailure(ctx, f),
+    recordFailures: (b) => recordFailures(ctx, b),
     feedRecidive: (ban, target) => feedRecidive(ctx, ban, target),
+    feedRecidiveMany: (bans, target) => feedRecidiveMany(ctx, bans, target),
     ban: (jail, ip, o) => manualBan(ctx, jail, ip, o),
     banMany: (jail, ips, o, onChunk) => bulkBan(ctx, jail, ips, o, onChunk),
+    settleBulkBans: () => settleBulkBans(ctx),
     unban,
     activeBans,
+    activeBanEnds: async (jail) => activeBanEnds(ctx, jail === undefined ? await ctx.jails() : [checkJail(jail)]),
     getBan,
     status,
     expireDue,

@@ -1,11 +1,11 @@
 import { endOf } from './decide-loop.js';
-import { bulkBanScript } from './bulk-ban-script.js';
+import { bulkBanScript, bulkBanSettleScript } from './bulk-ban-script.js';
 import { manualBan } from './manual-ban.js';
 import { decodeBanRecord } from './record-codec.js';
 import { NO_TRUST_GATE } from './script-replies.js';
 import { runScript } from './script-runner.js';
 import type { StoreContext } from './store-context.js';
-import type { ManualBanInput, ManualBanResult } from './types.js';
+import type { BanRecord, ManualBanInput, ManualBanResult } from './types.js';
 import { checkBantime, checkJail, checkOrigin, cleanMatches, cleanText } from './validate.js';
 import { normalizeIp } from '../trust/normalize-ip.js';
 
@@ -47,46 +47,58 @@ export async function bulkBan(
     let todo = chunk;
     for (let attempt = 0; todo.length > 0; attempt++) {
       const gate = ctx.trustGate;
-      const trusted = gate ? todo.filter((ip) => gate.isTrusted(ip)) : [];
-      for (const ip of trusted) out.push({ ip, trusted: true });
-      if (trusted.length) todo = todo.filter((ip) => !gate!.isTrusted(ip));
+      if (gate) {
+        const untrusted: string[] = [];
+        for (const ip of todo) {
+          if (gate.isTrusted(ip)) out.push({ ip, trusted: true });
+          else untrusted.push(ip);
+        }
+        todo = untrusted;
+      }
       if (todo.length === 0) break;
       const t = ctx.now();
       const { until, score } = endOf(t, firstBantime);
       const record: Record<string, unknown> = { jail, at: t, until, bantime: firstBantime, origin, reason, failures: 0 };
       if (by !== undefined) record.by = by;
       if (matches.length > 0) record.matches = matches;
+      const decidedBy = ctx.host === '' ? {} : { decidedBy: ctx.host };
       const reply = (await runScript(
         ctx.redis,
         bulkBanScript,
-        [k.bans, k.due, k.stats, k.failing, ctx.global.audit, ctx.global.trustVersion],
+        [k.bans, k.due, k.stats, k.failing, ctx.global.trustVersion, pendingKey(ctx)],
         [
           String(t),
-          JSON.stringify(record),
           score,
           String(ctx.historyTtlMs(jail)),
-          ctx.auditMaxLen,
-          ctx.host,
           escalates ? '1' : '0',
           o.escalation?.overallJails ? '1' : '0',
           ctx.prefix,
           jail,
           String(gate ? gate.version() : NO_TRUST_GATE),
+          jsonHead(record),
+          jsonHead({ ...record, kind: 'ban', ...decidedBy }),
+          jsonHead({ ...record, kind: 'extend', ...decidedBy }),
           ...todo,
         ],
-      )) as string[];
+      )) as (string | number)[];
       if (reply[0] === 'stale' && gate && attempt < MAX_STALE_RETRIES) {
         await gate.refresh();
         continue;
       }
+      // its audit entries and offence history, written behind the decisions (see bulk-ban-script.ts);
+      // a failure leaves the journal entry to the next settleBulkBans (the banner's sweep)
+      if (reply[reply.length - 1] === 1) void settleOne(ctx).catch(() => undefined);
+      // what decodeBanRecord reads back from the record the script wrote for a new ban
+      const created: BanRecord = { jail, ip: '', at: t, until, bantime: firstBantime, origin, reason, failures: 0, matches: [], banCount: 0 };
+      if (by !== undefined) created.by = by;
       const escalating: string[] = [];
       for (let i = 0; i < todo.length; i++) {
         const ip = todo[i]!;
         const status = reply[2 * i];
         const payload = reply[2 * i + 1] ?? '';
-        if (status === 'c') out.push({ ip, result: { status: 'created', ban: decodeBanRecord(payload) } });
-        else if (status === 'e') out.push({ ip, result: { status: 'extended', ban: decodeBanRecord(payload) } });
-        else if (status === 'u') out.push({ ip, result: { status: 'unchanged', ban: decodeBanRecord(payload) } });
+        if (status === 'c') out.push({ ip, result: { status: 'created', ban: { ...created, ip, matches: [...matches], banCount: Number(payload) } } });
+        else if (status === 'e') out.push({ ip, result: { status: 'extended', ban: decodeBanRecord(String(payload)) } });
+        else if (status === 'u') out.push({ ip, result: { status: 'unchanged', ban: decodeBanRecord(String(payload)) } });
         else escalating.push(ip);
       }
       // repeat offenders: their ban time depends on their count, which manualBan settles one by one
@@ -109,3 +121,30 @@ export async function bulkBan(
   return (await Promise.all(chunks.map(runChunk))).flat();
 }
 
+/** An object's JSON without its closing brace, for the script to append fields to. */
+function jsonHead(o: Record<string, unknown>): string {
+  return JSON.stringify(o).slice(0, -1);
+}
+
+/** The journal of bulk bans whose audit entries and offence history are still to be written. */
+function pendingKey(ctx: StoreContext): string {
+  return `${ctx.prefix}bulk-ban:pending`;
+}
+
+/** Writes the oldest journal entry; the number of addresses it held (0: none was pending). */
+async function settleOne(ctx: StoreContext): Promise<number> {
+  return Number(await runScript(ctx.redis, bulkBanSettleScript, [pendingKey(ctx), ctx.global.audit], [ctx.prefix, ctx.auditMaxLen]));
+}
+
+/**
+ * Writes every pending journal entry of bulk bans (their audit entries and offence history); any
+ * banner may, each entry is written once. Resolves with the number of addresses written.
+ */
+export async function settleBulkBans(ctx: StoreContext): Promise<number> {
+  let total = 0;
+  for (;;) {
+    const n = await settleOne(ctx);
+    if (n === 0) return total;
+    total += n;
+  }
+}

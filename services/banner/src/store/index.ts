@@ -2,8 +2,12 @@ export { createBanStore, type BanStore, type BanStoreOptions, type BulkBanOutcom
 export { globalKeys, type GlobalKeys } from './keys.js';
 export { readTrusted } from './trust-ops.js';
 export type {
+  BanEnd,
   BanRecord,
+  BatchFailure,
   Escalation,
+  FailureBatchInput,
+  FailureBatchResult,
   FailureInput,
   FailureResult,
   JailStoreStatus,

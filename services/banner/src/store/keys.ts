@@ -25,8 +25,12 @@
  *   Pjails           SET   names of jails that ever held state, for cross-jail reads, unban from
  *                          all jails and the expiry sweep. Bounded by the configured jails.
  *   Paudit           STREAM every ban, extension and unban (and trust changes), written by the same
- *                          script that changes the ban; entry ids are the decision time (ms) in the
+ *                          script that changes the ban (bulk manual bans: right after, from
+ *                          Pbulk-ban:pending); entry ids are the decision time (ms) in the
  *                          writer's clock, kept increasing. Capped with MAXLEN ~ (configurable).
+ *   Pbulk-ban:pending LIST JSON journal entries of bulk manual bans (bulk-ban-script.ts): the audit
+ *                          entries and offence history still to be written, each taken and written
+ *                          once (settleBulkBans). Empty but for a moment after a bulk ban.
  *   Ptrusted         HASH  trusted address or CIDR (canonical) -> JSON {at, by, origin}: the fleet-wide
  *                          dynamic trust list. No TTL: entries stay until removed.
  *   Ptrusted:v       STRING version, incremented on every change; ban-deciding scripts refuse to

@@ -5,7 +5,7 @@ import { recordFailureScript } from './record-failure-script.js';
 import { REPLY_NEEDS_BAN_COUNT, REPLY_TRUST_STALE } from './script-replies.js';
 import { runScript } from './script-runner.js';
 import type { StoreContext } from './store-context.js';
-import type { BanRecord, FailureInput, FailureResult, RecidiveTarget } from './types.js';
+import type { BanRecord, BatchFailure, FailureInput, FailureResult, RecidiveTarget } from './types.js';
 import {
   checkBantime,
   checkEventId,
@@ -20,9 +20,9 @@ import {
 } from './validate.js';
 
 /** A replayed event is ignored for findtime after its log time, plus this margin for clock drift. */
-const REPLAY_GRACE_MS = 60_000;
+export const REPLAY_GRACE_MS = 60_000;
 /** Log times further ahead of our clock than this do not stretch the replay memory further. */
-const MAX_FUTURE_MS = 24 * 3600 * 1000;
+export const MAX_FUTURE_MS = 24 * 3600 * 1000;
 
 export async function recordFailure(ctx: StoreContext, f: FailureInput): Promise<FailureResult> {
   const jail = checkJail(f.jail);
@@ -96,17 +96,28 @@ export async function recordFailure(ctx: StoreContext, f: FailureInput): Promise
 export async function feedRecidive(ctx: StoreContext, ban: BanRecord, target: RecidiveTarget): Promise<FailureResult> {
   if (ban.jail === target.jail) return { counted: false, failures: 0, ban: null };
   return recordFailure(ctx, {
-    eventId: `ban:${ban.jail}:${ban.ip}:${ban.at}`,
+    ...recidiveFailure(ctx, ban),
     jail: target.jail,
-    ip: ban.ip,
-    at: ban.at,
     maxretry: target.maxretry,
     findtime: target.findtime,
     bantime: target.bantime,
+    reason: recidiveReason(target),
+    ...(target.escalation ? { escalation: target.escalation } : {}),
+  });
+}
+
+/** A ban of another jail as a recidive jail's failure: its id is derived from the ban. */
+export function recidiveFailure(ctx: StoreContext, ban: BanRecord): BatchFailure {
+  return {
+    eventId: `ban:${ban.jail}:${ban.ip}:${ban.at}`,
+    ip: ban.ip,
+    at: ban.at,
     matches: [`[${ban.jail}] Ban ${ban.ip}`],
     origin: 'log',
     host: ban.host ?? ctx.host,
-    reason: `recidive: banned ${target.maxretry} times in other jails within ${target.findtime}s`,
-    ...(target.escalation ? { escalation: target.escalation } : {}),
-  });
+  };
+}
+
+export function recidiveReason(target: RecidiveTarget): string {
+  return `recidive: banned ${target.maxretry} times in other jails within ${target.findtime}s`;
 }

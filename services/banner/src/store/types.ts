@@ -1,4 +1,4 @@
-import type { Origin } from '@portcullis/shared';
+import type { Origin, PortcullisError } from '@portcullis/shared';
 
 /** The current ban of one address in one jail. Times are epoch ms, bantime is in seconds. */
 export interface BanRecord {
@@ -23,6 +23,9 @@ export interface BanRecord {
   /** Bans of this address in this jail within the history window, this one included. */
   banCount: number;
 }
+
+/** What enforcement needs of a running ban (see BanStore.activeBanEnds). */
+export type BanEnd = Pick<BanRecord, 'jail' | 'ip' | 'until'>;
 
 /**
  * How a ban's time grows with the address's previous bans; the escalation module's EscalationPolicy
@@ -80,6 +83,42 @@ export interface FailureResult {
   ban: BanRecord | null;
   /** True when the ban was not decided because the fleet-wide trust list now covers the address. */
   trusted?: boolean;
+}
+
+/** One failure of a FailureBatchInput: what FailureInput holds besides the jail's settings. */
+export interface BatchFailure {
+  /** Unique per failure: replays of the same id are counted once. */
+  eventId: string;
+  ip: string;
+  /** Log time of the failure (epoch ms). */
+  at: number;
+  matches?: string[];
+  /** Origin given to a ban this failure decides: 'log' for our matcher, 'external' for apps. */
+  origin: Origin;
+  /** Host that saw the failure. */
+  host: string;
+}
+
+/** Many failures of one jail, recorded as recordFailure would record them one after the other. */
+export interface FailureBatchInput {
+  jail: string;
+  maxretry: number;
+  /** Seconds. */
+  findtime: number;
+  /** Seconds; negative = permanent. */
+  bantime: number;
+  /** Reason for the bans they decide; defaults to a maxretry/findtime summary. */
+  reason?: string;
+  /** The jail's escalation; without it (or with increment off) a ban lasts `bantime`. */
+  escalation?: Escalation;
+  failures: readonly BatchFailure[];
+}
+
+export interface FailureBatchResult {
+  /** One per failure, in order; null when it was not recorded (see `error`): record it again later. */
+  results: (FailureResult | null)[];
+  /** Why some failures were not recorded (Redis unavailable): the first such error. */
+  error?: PortcullisError;
 }
 
 export interface ManualBanInput {

@@ -1,9 +1,9 @@
-import { BlockList } from 'node:net';
 import { describeError, PortcullisError, type Redis } from '@portcullis/shared';
 import { globalKeys } from '../store/keys.js';
 import { readTrusted } from '../store/trust-ops.js';
 import type { TrustedEntry, TrustGate } from '../store/types.js';
-import { ipFamily, mappedIpv6, normalizeIp, parseCidr } from './normalize-ip.js';
+import { AddressSet } from './address-set.js';
+import { normalizeIp, parseCidr } from './normalize-ip.js';
 
 export interface DynamicTrustOptions {
   /** Default 'pc:' (the ban store's). */
@@ -33,22 +33,21 @@ export async function createDynamicTrust(redis: Redis, opts: DynamicTrustOptions
   const keys = globalKeys(opts.keyPrefix ?? 'pc:');
   const pollMs = opts.pollMs ?? 5_000;
   if (!Number.isFinite(pollMs) || pollMs <= 0) throw new PortcullisError('PC_CONFIG_INVALID', `pollMs must be a positive number, got ${String(pollMs)}`);
-  let loaded = { version: 0, entries: [] as TrustedEntry[], list: new BlockList() };
+  let loaded = { version: 0, entries: [] as TrustedEntry[], list: new AddressSet() };
   let running: Promise<void> | null = null;
   let next: Promise<void> | null = null;
   let stopped = false;
 
   async function load(): Promise<void> {
     const { version, entries } = await readTrusted(redis, keys);
-    const list = new BlockList();
+    const list = new AddressSet();
     for (const e of entries) {
       try {
         if (e.entry.includes('/')) {
           const c = parseCidr(e.entry);
           list.addSubnet(c.address, c.prefix, c.family);
         } else {
-          const ip = normalizeIp(e.entry);
-          list.addAddress(ip, ipFamily(ip));
+          list.addAddress(normalizeIp(e.entry));
         }
       } catch (err) {
         opts.onError?.(new PortcullisError('PC_ADDRESS_INVALID', `trusted entry ${JSON.stringify(e.entry)} is unreadable: ${describeError(err)}`, { cause: err }));
@@ -100,9 +99,7 @@ export async function createDynamicTrust(redis: Redis, opts: DynamicTrustOptions
 
   const isTrusted = (ipText: string): boolean => {
     const ip = normalizeIp(ipText);
-    const { list } = loaded;
-    if (ipFamily(ip) === 'ipv6') return list.check(ip, 'ipv6');
-    return list.check(ip, 'ipv4') || list.check(mappedIpv6(ip), 'ipv6');
+    return loaded.list.size > 0 && loaded.list.has(ip);
   };
 
   return {

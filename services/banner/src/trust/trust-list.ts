@@ -1,8 +1,8 @@
 import { promises as dns } from 'node:dns';
-import { BlockList } from 'node:net';
 import { describeError, PortcullisError, type Clock, type SourceRef } from '@portcullis/shared';
 import { createIgnoreCommand, type IgnoreCommand, type IgnoreCommandOptions } from './ignore-command.js';
-import { ipFamily, mappedIpv6, normalizeIp, parseCidr } from './normalize-ip.js';
+import { AddressSet } from './address-set.js';
+import { normalizeIp, parseCidr } from './normalize-ip.js';
 import { interfaceAddresses, LOOPBACK_RANGES, type InterfaceLister } from './self-addresses.js';
 import { parseTrustEntries } from './trust-entries.js';
 
@@ -83,8 +83,8 @@ export async function createTrustList(entries: readonly string[], opts: TrustLis
     throw new PortcullisError('PC_CONFIG_INVALID', `reresolveMs must be a positive number, got ${String(reresolveMs)}`);
   }
 
-  const fixed = new BlockList();
-  for (const a of parsed.addresses) fixed.addAddress(a, ipFamily(a));
+  const fixed = new AddressSet();
+  for (const a of parsed.addresses) fixed.addAddress(a);
   const ranges = opts.ignoreself ? [...parsed.ranges, ...LOOPBACK_RANGES.map(parseCidr)] : parsed.ranges;
   for (const r of ranges) fixed.addSubnet(r.address, r.prefix, r.family);
 
@@ -127,9 +127,7 @@ export async function createTrustList(entries: readonly string[], opts: TrustLis
 
   function staticTrust(ip: string): boolean {
     if (!stopped && inFlight === null && opts.clock.now() - refreshedAt >= reresolveMs) void refresh();
-    if (hostAddresses.has(ip) || selfAddresses.has(ip)) return true;
-    if (ipFamily(ip) === 'ipv6') return fixed.check(ip, 'ipv6');
-    return fixed.check(ip, 'ipv4') || fixed.check(mappedIpv6(ip), 'ipv6');
+    return hostAddresses.has(ip) || selfAddresses.has(ip) || fixed.has(ip);
   }
 
   function verdictNow(ip: string): TrustVerdict {

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { CONTRACTS, createLogger, encodeMessage, ManualClock, type BanDecisionV1 } from '@portcullis/shared';
+import { CONTRACTS, createLogger, decodeMessage, encodeMessage, ManualClock, type BanDecisionV1 } from '@portcullis/shared';
 import { createEnforcer } from '../../src/enforce.js';
 import type { BanEntry, FirewallBackend } from '../../src/firewall/backend.js';
 import type { JailRuntime } from '../../src/jail-runtime.js';
-import { batchId, planBatches } from '../../src/publish-decision.js';
+import { batchId, encodeBatch, planBatches } from '../../src/publish-decision.js';
 import { createTrustList } from '../../src/trust/index.js';
 
 const log = createLogger({ service: 'test', level: 'silent' });
@@ -81,6 +81,64 @@ describe('enforcer: coalescing decisions', () => {
     expect(calls.map((c) => c.entries.map((x) => x.ip))).toEqual([['192.0.2.1'], ['192.0.2.3']]);
   });
 
+  it('applies the calls made while the firewall is busy together, telling each caller about its own groups', async () => {
+    const { fw, calls } = recordingFirewall('192.0.2.66');
+    let release!: () => void;
+    const busy = new Promise<void>((r) => (release = r));
+    let first = true;
+    const slow: FirewallBackend = {
+      ...fw,
+      ban: async (entries) => {
+        if (first) {
+          first = false;
+          await busy;
+        }
+        await fw.ban(entries);
+      },
+    };
+    const e = createEnforcer({ jails: await jails(['sshd']), firewall: slow, clock: new ManualClock(1_000_000), log });
+    const a = e.applyGroups([[decision('ban', '192.0.2.1', 1_000_000)]]);
+    await new Promise((r) => setImmediate(r));
+    // the firewall is busy with a: these three wait, then go as one transaction (and, as one of
+    // them fails, group by group)
+    const b = e.applyGroups([[decision('ban', '192.0.2.2', 1_000_000)], [decision('ban', '192.0.2.66', 1_000_000)]]);
+    const c = e.applyGroups([[decision('ban', '192.0.2.3', 1_000_000)]]);
+    const d = e.applyGroups([[decision('ban', '192.0.2.4', 1_000_000)]]);
+    release();
+    expect([...(await a)]).toEqual([]);
+    expect([...(await b)]).toEqual([1]);
+    expect([...(await c)]).toEqual([]);
+    expect([...(await d)]).toEqual([]);
+    expect(calls.map((x) => x.entries.map((y) => y.ip))).toEqual([['192.0.2.1'], ['192.0.2.2'], ['192.0.2.3'], ['192.0.2.4']]);
+
+    const together = recordingFirewall();
+    let hold!: () => void;
+    const held = new Promise<void>((r) => (hold = r));
+    let once = true;
+    const e2 = createEnforcer({
+      jails: await jails(['sshd']),
+      firewall: {
+        ...together.fw,
+        ban: async (entries) => {
+          if (once) {
+            once = false;
+            await held;
+          }
+          await together.fw.ban(entries);
+        },
+      },
+      clock: new ManualClock(1_000_000),
+      log,
+    });
+    const p1 = e2.applyGroups([[decision('ban', '192.0.2.1', 1_000_000)]]);
+    await new Promise((r) => setImmediate(r));
+    const p2 = e2.applyGroups([[decision('ban', '192.0.2.2', 1_000_000)]]);
+    const p3 = e2.applyGroups([[decision('ban', '192.0.2.3', 1_000_000)]]);
+    hold();
+    await Promise.all([p1, p2, p3]);
+    expect(together.calls.map((x) => x.entries.map((y) => y.ip))).toEqual([['192.0.2.1'], ['192.0.2.2', '192.0.2.3']]);
+  });
+
   it('reconciles in turn with decisions: a snapshot is never interleaved with an apply', async () => {
     const { fw } = recordingFirewall();
     const order: string[] = [];
@@ -121,6 +179,16 @@ describe('decision batches', () => {
     }
     expect(batchId(batches[0]!.decisions)).toBe(batchId([...batches[0]!.decisions]));
     expect(batchId(batches[0]!.decisions)).not.toBe(batchId(batches[1]!.decisions));
+  });
+
+  it('encodes a batch from the JSON planned with it: the same message, validated', () => {
+    const ds = [decision('ban', '192.0.2.1', 1_000), { ...decision('ban', '2001:db8::1', 1_000, null), matches: ['a "quoted"\nline'], by: 'bob' }, decision('unban', '192.0.2.1', 2_000)];
+    const [b] = planBatches(ds);
+    const bytes = encodeBatch({ ...b!, id: batchId(b!.decisions) });
+    expect(decodeMessage(CONTRACTS.decisionBatch, bytes)).toEqual({ v: 1, id: batchId(ds), jail: 'sshd', decisions: ds });
+    expect(b!.json.map((j) => decodeMessage(CONTRACTS.decision, new TextEncoder().encode(j)))).toEqual(ds);
+    const bad = planBatches([{ ...decision('ban', '192.0.2.1', 1_000), ip: 'not an address' }]);
+    expect(() => encodeBatch({ ...bad[0]!, id: 'x' })).toThrow(/ip/);
   });
 
   it('refuses a batch whose decisions belong to another jail', () => {

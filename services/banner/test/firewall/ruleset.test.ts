@@ -59,4 +59,21 @@ describe('element transactions', () => {
     ]);
     expect(writeCommands('pc', new Map())).toEqual([]);
   });
+
+  it('in place (the kernel replaces timeouts on add): writes are one add, removals add(bare) + delete', () => {
+    const writes = groupBySet(
+      [
+        { jail: 'j', ip: '192.0.2.1', timeoutSec: 20 },
+        { jail: 'j', ip: '2001:db8::1', timeoutSec: null },
+      ],
+      new Set(['j']),
+    );
+    const removals = groupBySet([{ jail: 'j', ip: '192.0.2.9' }, { jail: 'j', ip: '192.0.2.1' }], new Set(['j']));
+    expect(writeCommands('pc', writes, removals, 'in-place')).toEqual([
+      { add: { element: { family: 'inet', table: 'pc', name: 'j-v4', elem: ['192.0.2.9'] } } },
+      { delete: { element: { family: 'inet', table: 'pc', name: 'j-v4', elem: ['192.0.2.9'] } } },
+      { add: { element: { family: 'inet', table: 'pc', name: 'j-v4', elem: [{ elem: { val: '192.0.2.1', timeout: 20 } }] } } },
+      { add: { element: { family: 'inet', table: 'pc', name: 'j-v6', elem: ['2001:db8::1'] } } },
+    ]);
+  });
 });

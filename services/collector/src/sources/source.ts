@@ -1,3 +1,5 @@
+import { ByteLines } from './byte-lines.js';
+
 /**
  * A log source (file, journald, syslog, HTTP ingest) produces chunks of complete lines. Sources are
  * registered by name (see registry.ts) and all share this interface and the same file layout:
@@ -17,12 +19,22 @@ export interface SourceChunk {
   origin: string;
   /** Jails that watch this origin. */
   jails: string[];
-  lines: SourceLine[];
+  /**
+   * Decoded lines, or the bytes read (the file source): see ByteLines and sourceLines(). The lines
+   * are the sink's only until its promise settles: the file source reads into their memory again
+   * after that, so a sink that keeps lines must copy them (sourceLines does).
+   */
+  lines: SourceLine[] | ByteLines;
   /**
    * A deterministic id for this chunk (e.g. file identity + start offset), so a re-publish after a
    * crash carries the same id and downstream de-duplication works.
    */
   chunkId: string;
+}
+
+/** A chunk's lines as decoded lines, whichever form the source produced. */
+export function sourceLines(lines: SourceLine[] | ByteLines): SourceLine[] {
+  return lines instanceof ByteLines ? lines.toLines() : lines;
 }
 
 /**

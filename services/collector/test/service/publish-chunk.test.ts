@@ -7,7 +7,7 @@ import { connectBus, createLogger, ensureStreams, findExecutable, formatUrl, Por
 import { startTestNats, type TestServer } from '../../../../tests/harness/index.js';
 import { filePatterns } from '../../src/collector.js';
 import { publishChunk } from '../../src/publish-chunk.js';
-import type { SourceChunk } from '../../src/sources/source.js';
+import { sourceLines, type SourceChunk } from '../../src/sources/source.js';
 import { StreamLines } from './stream-lines.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -43,26 +43,44 @@ describe('publishChunk against a real JetStream', () => {
     return StreamLines.start(nats.url, host, { durable: `reader-${host}` });
   }
 
-  it('splits a large chunk into messages under 512 KiB, and a re-sent chunk is stored once', async () => {
+  /** The stored messages of one host, in stream order. */
+  async function storedMessages(host: string): Promise<{ id: string; size: number; lines: number }[]> {
+    const out: { id: string; size: number; lines: number }[] = [];
+    const last = (await bus.jsm.streams.info(STREAMS.logs.name)).state.last_seq;
+    for (let seq = 1; seq <= last; seq++) {
+      const m = await bus.jsm.streams.getMessage(STREAMS.logs.name, { seq });
+      if (!m || m.subject !== `portcullis.v1.log.lines.${host}`) continue;
+      const batch = JSON.parse(Buffer.from(m.data).toString('utf8')) as { id: string; lines: unknown[] };
+      out.push({ id: batch.id, size: m.data.length, lines: batch.lines.length });
+    }
+    return out;
+  }
+
+  it('splits a large chunk into messages of up to max_payload less room for headers, and a re-sent chunk is stored once', async () => {
     const host = 'split';
     const lines = await reader(host);
     try {
       const texts = Array.from({ length: 20_000 }, (_, i) => `L${String(i).padStart(7, '0')} web-01 sshd[4242]: Failed password for root from 203.0.113.${i % 250} port 22 ssh2`);
       const c = chunk('dev:ino:hash:0', texts);
+      expect(bus.nc.info?.max_payload).toBe(1024 * 1024);
       await publishChunk(bus, host, 'file', c);
       const info = await bus.jsm.streams.info(STREAMS.logs.name);
       const stored = info.state.messages;
-      expect(stored).toBeGreaterThan(3);
+      // About 2.5 MB of JSON in messages of up to 1 MiB - 2 KiB.
+      expect(stored).toBe(3);
       // After a crash the same range is read again (new read times) and sent under the same ids.
-      await publishChunk(bus, host, 'file', { ...c, lines: c.lines.map((l) => ({ ...l, readAt: l.readAt + 5_000 })) });
+      await publishChunk(bus, host, 'file', { ...c, lines: sourceLines(c.lines).map((l) => ({ ...l, readAt: l.readAt + 5_000 })) });
       expect((await bus.jsm.streams.info(STREAMS.logs.name)).state.messages).toBe(stored);
 
       await lines.waitForLines(20_000, 10_000);
       await sleep(200);
       expect(lines.lines('/var/log/auth.log')).toEqual(texts);
       expect(lines.ids()).toEqual(Array.from({ length: stored }, (_, i) => `dev:ino:hash:0#${i}`));
-      const last = await bus.jsm.streams.getMessage(STREAMS.logs.name, { last_by_subj: 'portcullis.v1.log.lines.split' });
-      expect(last?.data.length).toBeLessThan(512 * 1024 + 1024);
+      const messages = await storedMessages(host);
+      expect(messages.map((m) => m.id)).toEqual(lines.ids());
+      for (const m of messages) expect(m.size).toBeLessThanOrEqual(1024 * 1024 - 2048);
+      // Full but for the last: no room for another line of about 130 bytes.
+      for (const m of messages.slice(0, -1)) expect(m.size).toBeGreaterThan(1024 * 1024 - 2048 - 150);
     } finally {
       await lines.stop();
     }
@@ -80,19 +98,21 @@ describe('publishChunk against a real JetStream', () => {
     }
   });
 
-  it('halves a message whose JSON exceeds max_payload (text that escapes to six bytes a character)', async () => {
+  it('splits by the exact size of the JSON (text that escapes to six bytes a character)', async () => {
     const host = 'escapes';
     const lines = await reader(host);
     try {
-      // 12 lines of 64 KiB of one control character each: two parts by the character budget (7 + 5
-      // lines). \x01-\x07 take six bytes each in JSON (\u0001), so part 0 is 2.7 MiB and is halved
-      // twice; part 1 is mostly \b \t \n \f (two bytes each): 0.9 MiB, it fits.
+      // 12 lines of 64 Ki of one control character each: \x01-\x07, \x0b take six bytes each in JSON
+      // (\u0001), 384 KiB a line; \b \t \n \f two, 128 KiB a line. Two of the first fill a message.
       const texts = Array.from({ length: 12 }, (_, i) => String.fromCharCode(1 + i).repeat(65_536));
       await publishChunk(bus, host, 'file', chunk('c:1', texts));
       await lines.waitForLines(12, 10_000);
       expect(lines.lines('/var/log/auth.log')).toEqual(texts);
-      expect(lines.ids()).toEqual(['c:1#0~0~0', 'c:1#0~0~1', 'c:1#0~1~0', 'c:1#0~1~1', 'c:1#1']);
-      // Re-sent, the halves get the same ids: nothing new is stored.
+      expect(lines.ids()).toEqual(['c:1#0', 'c:1#1', 'c:1#2', 'c:1#3', 'c:1#4']);
+      const messages = await storedMessages(host);
+      expect(messages.map((m) => m.lines)).toEqual([2, 2, 2, 4, 2]);
+      for (const m of messages) expect(m.size).toBeLessThanOrEqual(1024 * 1024 - 2048);
+      // Re-sent, the parts get the same ids: nothing new is stored.
       const before = (await bus.jsm.streams.info(STREAMS.logs.name)).state.messages;
       await publishChunk(bus, host, 'file', chunk('c:1', texts));
       expect((await bus.jsm.streams.info(STREAMS.logs.name)).state.messages).toBe(before);
@@ -191,7 +211,7 @@ describe('publishChunk against a server with max_payload = 64 KiB', () => {
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
-  it('halves messages until they fit, cuts a line that alone does not, and re-sends to the same ids', async () => {
+  it('splits messages to fit, cuts a line that alone does not, and re-sends to the same ids', async () => {
     const lines = await StreamLines.start(nats.url, 'small', { durable: 'small' });
     try {
       const texts = Array.from({ length: 20 }, (_, i) => `${String(i).padStart(2, '0')}${'a'.repeat(30_000)}`);
@@ -202,10 +222,18 @@ describe('publishChunk against a server with max_payload = 64 KiB', () => {
       await lines.waitForLines(21, 10_000);
       const got = lines.lines('/var/log/auth.log');
       expect(got.slice(0, 20)).toEqual(texts.slice(0, 20));
-      // Cut in half until it fits: 8192 characters are 48 KiB of JSON.
-      expect(got[20]).toBe('\x01'.repeat(8_192));
+      // Two lines of 30 KB a message; the last line is cut to what fits in one: six bytes a
+      // character, 64 KiB less 2 KiB for headers, less the JSON around it.
+      const cut = got[20] as string;
+      expect(cut).toBe('\x01'.repeat(cut.length));
       const stored = (await bus.jsm.streams.info(STREAMS.logs.name)).state.messages;
       expect(stored).toBe(lines.messages);
+      expect(lines.ids()).toEqual(Array.from({ length: 11 }, (_, i) => `s:1#${i}`));
+      const last = await bus.jsm.streams.getMessage(STREAMS.logs.name, { last_by_subj: 'portcullis.v1.log.lines.small' });
+      const size = last?.data.length ?? 0;
+      expect(size).toBeLessThanOrEqual(64 * 1024 - 2048);
+      // The longest prefix that fits: one more character (6 bytes) would not.
+      expect(size + 6).toBeGreaterThan(64 * 1024 - 2048 - ('#20'.length - '#10'.length));
       await publishChunk(bus, 'small', 'file', chunk('s:1', texts));
       expect((await bus.jsm.streams.info(STREAMS.logs.name)).state.messages).toBe(stored);
     } finally {

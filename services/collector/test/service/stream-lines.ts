@@ -55,7 +55,7 @@ export class StreamLines {
       contract: CONTRACTS.logBatch,
       filterSubject: subjectFor(SUBJECTS.logLines, host),
       deliver: 'all',
-      // LogBatches run up to 512 KiB: 256 per pull (the default) can exceed what nats-server
+      // LogBatches run up to 1 MiB: 256 per pull (the default) can exceed what nats-server
       // buffers for one client (64 MiB); it then drops messages to this "slow consumer" and they
       // come back only after the ack wait (30 s).
       maxAckPendingPerBatch: 8,

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ManualClock } from '@portcullis/shared';
 import { captureLog, expectedNumbered, makeTempDir, numbered, RecordingSink, sleep, startSource, type Running } from './helpers.js';
+import { sourceLines } from '../../src/sources/source.js';
 
 describe('file source: reading', () => {
   let dir: string;
@@ -142,7 +143,7 @@ describe('file source: reading', () => {
     clock.advance(60_000);
     await appendFile(log, 'two\n');
     await sink.waitForLines(2);
-    expect(sink.chunks.flatMap((c) => c.lines.map((l) => l.readAt))).toEqual([Date.UTC(2026, 1, 2, 3, 4, 5), Date.UTC(2026, 1, 2, 3, 5, 5)]);
+    expect(sink.chunks.flatMap((c) => sourceLines(c.lines).map((l) => l.readAt))).toEqual([Date.UTC(2026, 1, 2, 3, 4, 5), Date.UTC(2026, 1, 2, 3, 5, 5)]);
   });
 
   it('publishes the unfinished last line of a file rotated away once it stays quiet', async () => {

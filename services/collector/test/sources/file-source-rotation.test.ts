@@ -3,6 +3,7 @@ import { appendFile, rename, truncate, unlink, writeFile } from 'node:fs/promise
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { captureLog, makeTempDir, RecordingSink, sleep, startSource, waitFor, type Running } from './helpers.js';
+import { sourceLines } from '../../src/sources/source.js';
 import { lineText, runWriter, type RotationMode } from './log-writer.js';
 
 /** Every line 0..total-1 exactly once, and apart from late writes to a renamed file, in order. */
@@ -148,7 +149,7 @@ describe('file source: rotation under load', () => {
     // stat'ed the path (seeing gen2) and before it opens it (finding gen3).
     const sinkThatRotates: typeof inner = async (chunk) => {
       await inner(chunk);
-      if (!rotatedAgain && chunk.lines.some((l) => l.text === 'gen1-last')) {
+      if (!rotatedAgain && sourceLines(chunk.lines).some((l) => l.text === 'gen1-last')) {
         rotatedAgain = true;
         renameSync(`${path}.1`, `${path}.2`);
         renameSync(path, `${path}.1`);

@@ -7,7 +7,7 @@ import { Writable } from 'node:stream';
 import { createLogger, type Logger } from '@portcullis/shared';
 import { PositionStore } from '../../src/positions/position-store.js';
 import { createFileSource, type FileSourceOptions } from '../../src/sources/file/index.js';
-import type { ChunkSink, LogSource, SourceChunk } from '../../src/sources/source.js';
+import { sourceLines, type ChunkSink, type LogSource, type SourceChunk } from '../../src/sources/source.js';
 
 export async function makeTempDir(): Promise<{ dir: string; cleanup: () => Promise<void> }> {
   const dir = await mkdtemp(join(tmpdir(), 'pct-filesrc-'));
@@ -44,8 +44,10 @@ export class RecordingSink {
       this.rejectedIds.add(chunk.chunkId);
       throw new Error('bus unavailable');
     }
-    this.chunks.push(chunk);
-    for (const l of chunk.lines) this.#seen.add(l.text);
+    // Decoded now: the source reads into the bytes again once this sink has returned.
+    const lines = sourceLines(chunk.lines);
+    this.chunks.push({ ...chunk, lines });
+    for (const l of lines) this.#seen.add(l.text);
   };
 
   has(text: string): boolean {
@@ -53,7 +55,7 @@ export class RecordingSink {
   }
 
   texts(origin?: string): string[] {
-    return this.chunks.filter((c) => origin === undefined || c.origin === origin).flatMap((c) => c.lines.map((l) => l.text));
+    return this.chunks.filter((c) => origin === undefined || c.origin === origin).flatMap((c) => sourceLines(c.lines).map((l) => l.text));
   }
 
   lineCount(): number {

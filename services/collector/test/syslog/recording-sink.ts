@@ -1,6 +1,6 @@
 import { Writable } from 'node:stream';
 import { createLogger, type Logger } from '@portcullis/shared';
-import type { ChunkSink, SourceChunk } from '../../src/sources/source.js';
+import { sourceLines, type ChunkSink, type SourceChunk } from '../../src/sources/source.js';
 
 /** The sink contract without NATS: records accepted chunks, or rejects them all while `failing`. */
 export class RecordingSink {
@@ -17,7 +17,7 @@ export class RecordingSink {
   };
 
   texts(): string[] {
-    return this.chunks.flatMap((c) => c.lines.map((l) => l.text));
+    return this.chunks.flatMap((c) => sourceLines(c.lines).map((l) => l.text));
   }
 
   async waitForLines(n: number, timeoutMs = 15_000): Promise<void> {

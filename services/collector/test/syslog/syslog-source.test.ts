@@ -4,6 +4,7 @@ import { connect, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createSyslogSource, type SyslogSource, type SyslogSourceOptions } from '../../src/sources/syslog/index.js';
 import { captureLog, RecordingSink, sleep, waitFor } from './recording-sink.js';
+import { sourceLines } from '../../src/sources/source.js';
 
 const running: SyslogSource[] = [];
 
@@ -106,7 +107,7 @@ describe('syslog source (UDP and TCP listeners on loopback)', () => {
     expect(texts).toContain('Nov 22 03:04:05 mx1 postfix/smtpd[77]: warning: unknown[203.0.113.5]: SASL LOGIN authentication failed');
     expect(texts.find((t) => t.includes('no timestamp'))).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}\+00:00 127\.0\.0\.1 sshd\[9\]: no timestamp nor host$/);
     expect(texts.find((t) => t.includes('nil everything'))).toMatch(/^\S+\+00:00 127\.0\.0\.1 sshd: nil everything$/);
-    expect(rec.chunks.find((c) => c.lines[0]?.text.includes('postfix'))?.jails).toEqual(['postfix']);
+    expect(rec.chunks.find((c) => sourceLines(c.lines)[0]?.text.includes('postfix'))?.jails).toEqual(['postfix']);
   });
 
   it('drops and counts malformed input (UDP and TCP), logs it rate-limited, and keeps serving', async () => {

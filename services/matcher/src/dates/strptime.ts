@@ -73,6 +73,17 @@ export function zoneOffsetMinutes(tz: string): number | undefined {
 /** Value of a Unicode decimal digit (Python's int() accepts any Nd digit). */
 function digitsToNumber(s: string): number {
   let v = 0;
+  // ASCII digits (nearly every stamp) without the code point iteration.
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x30 || c > 0x39) return unicodeDigitsToNumber(s);
+    v = v * 10 + (c - 0x30);
+  }
+  return v;
+}
+
+function unicodeDigitsToNumber(s: string): number {
+  let v = 0;
   for (const ch of s) {
     const cp = ch.codePointAt(0) as number;
     let d = cp >= 0x30 && cp <= 0x39 ? cp - 0x30 : -1;
@@ -123,8 +134,7 @@ export function fieldsToEpochMs(f: Readonly<Record<string, string>>, ctx: DateCo
   if (f['M'] !== undefined) minute = num('M') as number;
   if (f['S'] !== undefined) second = num('S') as number;
   if (f['j'] !== undefined) julian = num('j');
-  for (const k of ['z', 'Z']) {
-    const v = f[k];
+  for (const v of [f['z'], f['Z']]) {
     if (v === undefined) continue;
     const off = zoneOffsetMinutes(v);
     if (off === undefined) return undefined;
@@ -158,17 +168,36 @@ export function fieldsToEpochMs(f: Readonly<Record<string, string>>, ctx: DateCo
 function toEpoch(y: number, mo: number, d: number, h: number, mi: number, s: number, tzoffset: number | undefined): number | undefined {
   // Python's datetime rejects invalid days (Feb 30) and seconds 60/61 the same way.
   if (s > 59) return undefined;
-  const probe = new Date(Date.UTC(y, mo - 1, d));
-  if (probe.getUTCMonth() !== mo - 1) return undefined;
+  if (d > daysInMonth(y, mo)) return undefined;
   if (tzoffset !== undefined) return Date.UTC(y, mo - 1, d, h, mi, s) - tzoffset * 60_000;
   return new Date(y, mo - 1, d, h, mi, s).getTime();
 }
 
-function partsAt(now: number, tzoffset: number | undefined): { year: number; month: number; day: number } {
-  if (tzoffset !== undefined) {
-    const d = new Date(now + tzoffset * 60_000);
-    return { year: d.getUTCFullYear(), month: d.getUTCMonth() + 1, day: d.getUTCDate() };
+function daysInMonth(y: number, mo: number): number {
+  if (mo === 2) return (y % 4 === 0 && y % 100 !== 0) || y % 400 === 0 ? 29 : 28;
+  return mo === 4 || mo === 6 || mo === 9 || mo === 11 ? 30 : 31;
+}
+
+interface DayParts {
+  year: number;
+  month: number;
+  day: number;
+}
+
+/**
+ * The last answer of partsAt for a fixed zone: "now" is the same for a whole batch. (Local time
+ * is not remembered: TZ may change while the process runs.)
+ */
+let lastParts: { now: number; tzoffset: number; parts: DayParts } | undefined;
+
+function partsAt(now: number, tzoffset: number | undefined): DayParts {
+  if (tzoffset === undefined) {
+    const d = new Date(now);
+    return { year: d.getFullYear(), month: d.getMonth() + 1, day: d.getDate() };
   }
-  const d = new Date(now);
-  return { year: d.getFullYear(), month: d.getMonth() + 1, day: d.getDate() };
+  if (lastParts !== undefined && lastParts.now === now && lastParts.tzoffset === tzoffset) return lastParts.parts;
+  const d = new Date(now + tzoffset * 60_000);
+  const parts = { year: d.getUTCFullYear(), month: d.getUTCMonth() + 1, day: d.getUTCDate() };
+  lastParts = { now, tzoffset, parts };
+  return parts;
 }

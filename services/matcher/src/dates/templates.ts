@@ -1,4 +1,4 @@
-import type { UnicodeTables } from '../filter/regex/charset.js';
+import type { Ranges, UnicodeTables } from '../filter/regex/charset.js';
 import type { TranslatedRegex } from '../filter/translate.js';
 import { translatePattern } from '../filter/translate.js';
 import { expandDirectives, timeRe } from './time-re.js';
@@ -16,6 +16,8 @@ export interface DateTemplate {
   regex: TranslatedRegex;
   /** Anchored at the line start: fail2ban stops searching other templates once one matches. */
   lineBegin: boolean;
+  /** The characters the line can have right before the date text (see Prefilter's gate). */
+  charsBefore: Ranges;
 }
 
 /** fail2ban's DateDetectorCache.DEFAULT_TEMPLATES, in its order. */
@@ -53,8 +55,8 @@ export interface TemplateBuildContext {
 }
 
 function compile(name: string, kind: TemplateKind, py: string, lineBegin: boolean, ctx: TemplateBuildContext): DateTemplate {
-  const regex = translatePattern(py, { tables: ctx.tables, tags: false, keepNumbered: ['1'], indices: true });
-  return { name, kind, regex, lineBegin };
+  const regex = translatePattern(py, { tables: ctx.tables, tags: false, keepNumbered: ['1'], indices: true, charsBefore: '1' });
+  return { name, kind, regex, lineBegin, charsBefore: regex.charsBefore ?? [0, 0x10ffff] };
 }
 
 /** A `%`-pattern (or EPOCH/LEPOCH/TAI64N, optionally `{^LN-BEG}`/`^`-anchored) as a template. */

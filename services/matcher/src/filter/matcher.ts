@@ -105,6 +105,8 @@ export class CompiledFilter implements CompiledFilterParts {
   private readonly forgetOnly: readonly boolean[];
   /** Sessions are keyed by a prefix of the line (prefregex \A(?P<mlfid>...)) and nothing can veto. */
   private readonly sessionShortcut: boolean;
+  /** Prefilter.gate: false on a raw line no pattern can match (undefined: every line must be looked at). */
+  private readonly gate: RegExp | undefined;
   /** Scratch: which failregexes the prefilter lets through for the current line. */
   private readonly candidates: Uint8Array;
 
@@ -123,7 +125,8 @@ export class CompiledFilter implements CompiledFilterParts {
     // fail2ban checks ignoreregex on the whole line first only when there are few of them.
     this.earlyIgnore = this.ignoreregex.length > 0 && this.ignoreregex.length < this.failregex.length - 2;
     this.asciiBoundary = [...this.failregex, ...this.ignoreregex, ...(this.prefregex ? [this.prefregex] : [])].some((r) => r.asciiBoundary);
-    this.prefilter = this.maxlines > 1 ? undefined : Prefilter.build(this.prefregex, this.failregex, this.ignoreregex, this.earlyIgnore);
+    this.prefilter = this.maxlines > 1 ? undefined : Prefilter.build(this.prefregex, this.failregex, this.ignoreregex, this.earlyIgnore, this.dates?.charsBefore ?? []);
+    this.gate = this.prefilter?.gate;
     this.forgetOnly = this.failregex.map((r) => (r.always.has('nofail') || r.always.has('mlfgained')) && r.always.has('mlfforget'));
     this.sessionShortcut = this.prefregex?.leadingGroup === 'mlfid' && this.ignoreregex.length === 0;
     this.candidates = new Uint8Array(this.failregex.length).fill(1);
@@ -156,6 +159,16 @@ export class CompiledFilter implements CompiledFilterParts {
     this.sources.set(source, { buffer: [...snapshot.buffer].slice(-this.maxlines), sessions: MlfidCache.import(snapshot.sessions) });
   }
 
+  /**
+   * The lines of one batch of a source, in order: the same results as match() on each, without
+   * per-line work for lines the prefilter rules out (most of a log).
+   */
+  matchBatch(lines: readonly string[], ctx: MatchContext): MatchResult[] {
+    const out = new Array<MatchResult>(lines.length);
+    for (let i = 0; i < lines.length; i++) out[i] = this.match(lines[i] as string, ctx);
+    return out;
+  }
+
   match(rawLine: string, ctx: MatchContext): MatchResult {
     this.stats.lines++;
     let line = rawLine;
@@ -164,25 +177,28 @@ export class CompiledFilter implements CompiledFilterParts {
       this.stats.truncated++;
     }
     line = stripEol(line);
-    if (this.asciiBoundary && !isAscii(line) && hasNonAsciiWord(line)) {
-      return { kind: 'error', reason: 'a pattern of this filter uses \\b next to text the translation can only judge for ASCII, and the line has non-ASCII letters' };
+    const dates = this.dates;
+    const gate = this.gate;
+    if (gate !== undefined && !gate.test(line)) {
+      // No pattern can match, whatever the date cut leaves (Prefilter.gate). Only the date
+      // detector may need the line: when it cannot show its state stays as it is, it runs.
+      if (dates !== undefined && !dates.keeps(line, ctx.source)) dates.find(line, ctx.now, ctx.source);
+      return NOMATCH;
     }
     let time = ctx.now;
     let text = line;
-    const dates = this.dates;
     if (dates && dates.find(line, ctx.now, ctx.source)) {
       text = dates.hitStart === 0 ? line.slice(dates.hitEnd) : line.slice(0, dates.hitStart) + line.slice(dates.hitEnd);
       if (dates.hitTime !== undefined) time = dates.hitTime;
     }
-    if (this.maxlines > 1) return this.matchBuffer(text, time, ctx);
+    if (this.maxlines > 1) return this.asciiBoundaryError(line) ?? this.matchBuffer(text, time, ctx);
     const pf = this.prefilter;
     if (pf) {
-      if (!pf.any(text)) return NOMATCH;
       const cand = this.candidates;
       const any = pf.candidates(text, cand) > 0;
+      if (!any && !pf.ignoreCandidate) return NOMATCH;
       let allForget = true;
       for (let i = 0; i < cand.length; i++) if (cand[i] === 1 && !this.forgetOnly[i]) allForget = false;
-      if (!any && !pf.ignoreCandidate) return NOMATCH;
       // Only session-ending nofail lines can match: without an open session whose id (a prefix of
       // the line) fits, fail2ban's merge leaves no trace and reports nothing.
       if (any && allForget && this.sessionShortcut) {
@@ -190,7 +206,19 @@ export class CompiledFilter implements CompiledFilterParts {
         if (!st || !st.sessions.hasPrefixOf(text)) return NOMATCH;
       }
     }
-    return this.matchLines([text], text, isAscii(text), time, ctx, undefined);
+    return this.asciiBoundaryError(line) ?? this.matchLines([text], text, isAscii(text), time, ctx, undefined);
+  }
+
+  /**
+   * A pattern of this filter has a \b the translation judges for ASCII only, and the line has
+   * non-ASCII letters: refuse rather than guess. Asked only of lines a pattern may match (a line
+   * the literals rule out is no match however \b is read).
+   */
+  private asciiBoundaryError(line: string): MatchResult | undefined {
+    if (this.asciiBoundary && !isAscii(line) && hasNonAsciiWord(line)) {
+      return { kind: 'error', reason: 'a pattern of this filter uses \\b next to text the translation can only judge for ASCII, and the line has non-ASCII letters' };
+    }
+    return undefined;
   }
 
   /** fail2ban's line buffer: the last `maxlines` lines not yet part of a match, searched together. */

@@ -1,11 +1,11 @@
 import RE2 from 're2';
-import type { UnicodeTables } from './regex/charset.js';
+import type { Ranges, UnicodeTables } from './regex/charset.js';
 import { removeConditionals } from './regex/conditional.js';
 import type { Program } from './regex/backtrack.js';
 import { compileProgram, NotCompilable } from './regex/backtrack.js';
 import { emitRe2, UnsupportedConstruct } from './regex/emit-re2.js';
 import { requiredLiterals } from './regex/literals.js';
-import { alwaysPresent, leadingCapture } from './regex/shape.js';
+import { alwaysPresent, charsBeforeCapture, leadingCapture } from './regex/shape.js';
 import { eliminateLookarounds } from './regex/lookaround.js';
 import { parsePythonRegex, RegexSyntaxError } from './regex/parse-python.js';
 import { globalToLocalFlags, resolveTags } from './tags.js';
@@ -40,6 +40,8 @@ export interface TranslatedRegex {
   always: ReadonlySet<string>;
   /** The capture that starts every match at the beginning of the subject (\A(?P<mlfid>...)), if any. */
   leadingGroup: string | undefined;
+  /** With TranslateOptions.charsBefore: the characters that can come right before that capture. */
+  charsBefore?: Ranges;
 }
 
 export class TranslateError extends Error {
@@ -65,6 +67,8 @@ export interface TranslateOptions {
   indices?: boolean;
   /** Python's re.MULTILINE from the start (fail2ban's failregex when maxlines > 1). */
   multiline?: boolean;
+  /** Compute TranslatedRegex.charsBefore for this capture; date templates use '1' (the date text). */
+  charsBefore?: string;
 }
 
 export function translatePattern(pattern: string, opts: TranslateOptions): TranslatedRegex {
@@ -112,6 +116,7 @@ export function translatePattern(pattern: string, opts: TranslateOptions): Trans
     literals: requiredLiterals(plain, opts.tables),
     always: alwaysPresent(plain),
     leadingGroup: leadingCapture(plain),
+    ...(opts.charsBefore === undefined ? {} : { charsBefore: charsBeforeCapture(plain, opts.charsBefore, opts.tables) }),
   };
 }
 

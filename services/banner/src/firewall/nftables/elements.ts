@@ -42,22 +42,32 @@ export function groupBySet(
 }
 
 /**
- * Elements are written as add(bare) + delete + add(with timeout) in one transaction: the first add
- * makes the delete safe when the address is absent, and the delete/add pair replaces the timeout,
- * which a plain add of an existing element leaves alone on kernels before 6.10.
+ * How a write replaces what the kernel holds: 'in-place' where a plain add replaces an existing
+ * element's timeout (see timeout-update-probe.ts), else 'add-delete-add'.
  */
-export function writeCommands(table: string, writes: SetContents, removals: SetContents = new Map()): NftCommand[] {
+export type ElementWrites = 'in-place' | 'add-delete-add';
+
+/**
+ * The commands of one transaction. In place, writes are one add (with the timeout, or bare for a
+ * permanent ban). Otherwise elements are written as add(bare) + delete + add(with timeout): the
+ * first add makes the delete safe when the address is absent, and the delete/add pair replaces the
+ * timeout, which a plain add of an existing element leaves alone on kernels before 6.10. Removals
+ * are add(bare) + delete either way, so removing an absent address is not an error.
+ */
+export function writeCommands(table: string, writes: SetContents, removals: SetContents = new Map(), mode: ElementWrites = 'add-delete-add'): NftCommand[] {
   const names = new Set([...writes.keys(), ...removals.keys()]);
   const cmds: NftCommand[] = [];
   for (const name of [...names].sort()) {
     const toWrite = writes.get(name) ?? new Map<string, number | null>();
     const toRemove = [...(removals.get(name)?.keys() ?? [])].filter((a) => !toWrite.has(a));
-    const touched = [...toWrite.keys(), ...toRemove];
-    if (touched.length === 0) continue;
-    cmds.push(nft.add(nft.elements(FAMILY, table, name, touched)));
-    cmds.push(nft.delete(nft.elements(FAMILY, table, name, touched)));
+    const cleared = mode === 'in-place' ? toRemove : [...toWrite.keys(), ...toRemove];
+    if (cleared.length > 0) {
+      cmds.push(nft.add(nft.elements(FAMILY, table, name, cleared)));
+      cmds.push(nft.delete(nft.elements(FAMILY, table, name, cleared)));
+    }
     if (toWrite.size > 0) {
-      const elems: NftElement[] = [...toWrite].map(([addr, timeout]) => nft.elem(addr, timeout === null ? {} : { timeout }));
+      const elems: NftElement[] = [];
+      for (const [addr, timeout] of toWrite) elems.push(timeout === null ? addr : { elem: { val: addr, timeout } });
       cmds.push(nft.add(nft.elements(FAMILY, table, name, elems)));
     }
   }

@@ -1,11 +1,12 @@
-import { PortcullisError, type Logger } from '@portcullis/shared';
+import { describeError, PortcullisError, type Logger } from '@portcullis/shared';
 import type { BanEntry, BannedAddress, FirewallBackend, FirewallBackendFactory, JailEnforcement } from '../backend.js';
 import { assertNftIdentifier, jailSetName } from '../names.js';
 import { createNftClient, type NftClient } from '@portcullis/shared';
 import { nft, type NftObject } from '@portcullis/shared';
-import { groupBySet, readJailSets, writeCommands, type SetContents } from './elements.js';
+import { groupBySet, readJailSets, writeCommands, type ElementWrites, type SetContents } from './elements.js';
 import { FAMILY, setupCommands } from './ruleset.js';
 import { SerialQueue } from './serial-queue.js';
+import { probeTimeoutUpdate } from './timeout-update-probe.js';
 
 export const DEFAULT_NFT_TABLE = 'portcullis';
 
@@ -38,6 +39,8 @@ class NftablesBackend implements FirewallBackend {
   private readonly queue = new SerialQueue();
   /** Jails of the last successful setup; ban/unban/reconcile accept only these. */
   private jails = new Set<string>();
+  /** Decided by the first setup (the kernel does not change under a running banner). */
+  private elementWrites: ElementWrites | undefined;
 
   constructor(
     private readonly client: NftClient,
@@ -59,14 +62,22 @@ class NftablesBackend implements FirewallBackend {
       const stale = [...readJailSets(existing ?? []).keys()].filter((n) => !setNames.has(n));
       await this.client.run(setupCommands(this.table, jails, stale));
       this.jails = names;
-      this.log.info({ table: this.table, jails: [...names], removedSets: stale }, 'firewall set up');
+      if (this.elementWrites === undefined) {
+        try {
+          this.elementWrites = (await probeTimeoutUpdate(this.client, this.table)) ? 'in-place' : 'add-delete-add';
+        } catch (e) {
+          this.elementWrites = 'add-delete-add';
+          this.log.warn({ err: describeError(e) }, 'probing how the kernel updates set elements failed; writing them as add + delete + add');
+        }
+      }
+      this.log.info({ table: this.table, jails: [...names], removedSets: stale, elementWrites: this.elementWrites }, 'firewall set up');
     });
   }
 
   ban(entries: BanEntry[]): Promise<void> {
     return this.queue.run(async () => {
       const writes = groupBySet(entries, this.jails);
-      await this.client.run(writeCommands(this.table, writes));
+      await this.client.run(writeCommands(this.table, writes, new Map(), this.mode()));
       this.log.debug({ count: entries.length }, 'banned');
     });
   }
@@ -74,7 +85,7 @@ class NftablesBackend implements FirewallBackend {
   unban(entries: { jail: string; ip: string }[]): Promise<void> {
     return this.queue.run(async () => {
       const removals = groupBySet(entries, this.jails);
-      await this.client.run(writeCommands(this.table, new Map(), removals));
+      await this.client.run(writeCommands(this.table, new Map(), removals, this.mode()));
       this.log.debug({ count: entries.length }, 'unbanned');
     });
   }
@@ -111,7 +122,7 @@ class NftablesBackend implements FirewallBackend {
           if (r.size) removals.set(name, r);
         }
       }
-      await this.client.run(writeCommands(this.table, writes, removals));
+      await this.client.run(writeCommands(this.table, writes, removals, this.mode()));
       const count = (c: SetContents): number => [...c.values()].reduce((n, m) => n + m.size, 0);
       this.log.info({ written: count(writes), removed: count(removals), kept }, 'firewall reconciled');
     });
@@ -128,6 +139,10 @@ class NftablesBackend implements FirewallBackend {
 
   close(): void {
     this.client.close();
+  }
+
+  private mode(): ElementWrites {
+    return this.elementWrites ?? 'add-delete-add';
   }
 
   private sameExpiry(current: number | null, desired: number | null): boolean {

@@ -1,9 +1,10 @@
 import { open, type FileHandle } from 'node:fs/promises';
 import { performance } from 'node:perf_hooks';
 import type { FilePosition, PendingChunk } from '../../positions/position-store.js';
-import type { SourceLine } from '../source.js';
+import { ByteLines } from '../byte-lines.js';
 import { EMPTY_HEAD, HEAD_BYTES, hashBytes, headMatches, readHeadBytes, type Head } from './head.js';
-import { LineAssembler, type AssembledLine } from './line-assembler.js';
+import { LineAssembler } from './line-assembler.js';
+import type { ReadBuffer } from './read-buffer.js';
 
 export interface ReadLimits {
   maxLines: number;
@@ -15,7 +16,8 @@ export interface ReadLimits {
 export interface Batch {
   start: number;
   end: number;
-  lines: SourceLine[];
+  lines: ByteLines;
+  /** Bytes of the lines as kept (after cutting), plus one per terminator: the batch's size limit. */
   bytes: number;
   /** Monotonic ms (performance.now) when the first line was added: bounds how long it may wait. */
   createdAt: number;
@@ -53,6 +55,7 @@ export class FileReader {
   /** Where the line being assembled starts (= end of the last line put in a batch). */
   #lineStart: number;
   #forced: PendingChunk | undefined;
+  readonly #maxLineBytes: number;
   #closed = false;
 
   private constructor(path: string, fh: FileHandle, dev: string, ino: string, head: Head, at: OpenAt, maxLineBytes: number) {
@@ -65,6 +68,7 @@ export class FileReader {
     this.#readOffset = at.offset;
     this.#lineStart = at.offset;
     this.#assembler = new LineAssembler(maxLineBytes);
+    this.#maxLineBytes = maxLineBytes;
     if (at.pending && at.pending.start === at.offset && at.pending.end > at.offset) this.#forced = at.pending;
   }
 
@@ -118,47 +122,103 @@ export class FileReader {
   /**
    * Reads until the batch is full or the end of the file is reached. Bytes after the last complete
    * line that fit in a full batch are not kept: the next fill reads them again from #readOffset.
+   *
+   * The lines that lie within one read are not decoded nor copied one by one: the read's complete
+   * lines become one block of the batch, each line a range of it (see ByteLines, ReadBuffer.keep).
    */
-  async fill(buf: Buffer, limits: ReadLimits, now: () => number): Promise<'full' | 'eof'> {
+  async fill(rb: ReadBuffer, limits: ReadLimits, now: () => number): Promise<'full' | 'eof'> {
     for (;;) {
       if (!this.#forced && this.#isFull(limits)) return 'full';
+      const buf = rb.buffer;
       let len = buf.length;
       if (this.#forced) {
         len = Math.min(len, this.#forced.end - this.#readOffset);
         if (len <= 0) return this.#finishForced(now);
       }
       const { bytesRead } = await this.#fh.read(buf, 0, len, this.#readOffset);
+      const full = bytesRead > 0 && this.#scan(rb, buf.subarray(0, bytesRead), limits, now());
+      if (len === buf.length) rb.read(bytesRead);
       if (bytesRead === 0) {
         // The file is shorter than the pending chunk said: it cannot be re-sent as it was.
         this.#forced = undefined;
         return 'eof';
       }
-      const view = buf.subarray(0, bytesRead);
-      const at = now();
-      let s = 0;
-      for (;;) {
-        const nl = view.indexOf(10, s);
-        if (nl === -1) {
-          this.#assembler.append(view, s, bytesRead);
-          break;
-        }
-        const lineEnd = this.#readOffset + nl + 1;
-        this.#push(this.#assembler.complete(view, s, nl), lineEnd, at);
-        s = nl + 1;
-        if (!this.#forced && this.#isFull(limits)) {
-          this.#readOffset = lineEnd;
-          return 'full';
-        }
-      }
+      if (full) return 'full';
       this.#readOffset += bytesRead;
     }
+  }
+
+  /**
+   * Takes the complete lines of one read into the batch; true when the batch filled up before the
+   * end of the read (#readOffset then stands after the last line taken).
+   */
+  #scan(rb: ReadBuffer, view: Buffer, limits: ReadLimits, readAt: number): boolean {
+    const max = this.#maxLineBytes;
+    const checkFull = !this.#forced;
+    let s = 0;
+    if (this.#assembler.hasPartial) {
+      const nl = view.indexOf(10);
+      if (nl === -1) {
+        this.#assembler.append(view, 0, view.length);
+        return false;
+      }
+      const line = this.#assembler.complete(view, 0, nl);
+      if (line.truncated) this.truncatedLines++;
+      const batch = this.#openBatch();
+      batch.lines.addWhole(line.bytes, readAt);
+      s = nl + 1;
+      this.#took(batch, line.bytes.length, this.#readOffset + s);
+      if (checkFull && this.#isFull(limits)) {
+        this.#readOffset += s;
+        return true;
+      }
+    }
+    // Lines wholly inside this read: ranges of one block, kept when the scan stops.
+    const first = s;
+    let batch: Batch | null = null;
+    let full = false;
+    for (;;) {
+      const nl = view.indexOf(10, s);
+      if (nl === -1) {
+        this.#assembler.append(view, s, view.length);
+        break;
+      }
+      let e = nl;
+      if (e > s && view[e - 1] === 13) e--;
+      if (e - s > max) {
+        e = s + max;
+        this.truncatedLines++;
+      }
+      if (!batch) {
+        batch = this.#openBatch();
+        batch.lines.beginBlock(readAt);
+      }
+      batch.lines.addLine(s - first, e - first);
+      batch.bytes += e - s + 1;
+      s = nl + 1;
+      if (checkFull && (batch.lines.length >= limits.maxLines || batch.bytes >= limits.maxBytes)) {
+        full = true;
+        break;
+      }
+    }
+    if (batch) {
+      batch.lines.endBlock(rb.keep(view, first, s));
+      const lineEnd = this.#readOffset + s;
+      batch.end = lineEnd;
+      this.#lineStart = lineEnd;
+    }
+    if (full) this.#readOffset += s;
+    return full;
   }
 
   /** Adds the unfinished last line to the batch: its file is gone and the \n will never come. */
   flushPartial(now: () => number): boolean {
     const line = this.#assembler.flush();
     if (!line) return false;
-    this.#push(line, this.#readOffset, now());
+    if (line.truncated) this.truncatedLines++;
+    const batch = this.#openBatch();
+    batch.lines.addWhole(line.bytes, now());
+    this.#took(batch, line.bytes.length, this.#readOffset);
     return true;
   }
 
@@ -202,12 +262,15 @@ export class FileReader {
     return b !== null && (b.lines.length >= limits.maxLines || b.bytes >= limits.maxBytes);
   }
 
-  #push(line: AssembledLine, lineEnd: number, readAt: number): void {
-    if (line.truncated) this.truncatedLines++;
-    if (!this.batch) this.batch = { start: this.#lineStart, end: lineEnd, lines: [], bytes: 0, createdAt: performance.now() };
-    this.batch.lines.push({ text: line.text, readAt });
-    this.batch.bytes += line.bytes + 1;
-    this.batch.end = lineEnd;
+  #openBatch(): Batch {
+    if (!this.batch) this.batch = { start: this.#lineStart, end: this.#lineStart, lines: new ByteLines(), bytes: 0, createdAt: performance.now() };
+    return this.batch;
+  }
+
+  /** Accounts for a line of `kept` bytes added to the batch, which ends at file offset lineEnd. */
+  #took(batch: Batch, kept: number, lineEnd: number): void {
+    batch.bytes += kept + 1;
+    batch.end = lineEnd;
     this.#lineStart = lineEnd;
   }
 }

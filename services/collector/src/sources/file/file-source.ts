@@ -40,6 +40,7 @@ export function createFileSource(opts: FileSourceOptions): LogSource {
 }
 
 const READ_BUFFER_BYTES = 64 * 1024;
+const READ_BUFFER_MAX_BYTES = 1024 * 1024;
 
 class FileSource implements LogSource {
   readonly kind = 'file';
@@ -77,6 +78,7 @@ class FileSource implements LogSource {
       sink,
       limits: { maxLines: o.batchMaxLines ?? 1000, maxBytes: o.batchMaxBytes ?? 256 * 1024, maxLineBytes: o.maxLineBytes ?? 64 * 1024 },
       readBufferBytes: READ_BUFFER_BYTES,
+      readBufferMaxBytes: READ_BUFFER_MAX_BYTES,
       batchMaxDelayMs: o.batchMaxDelayMs ?? 5,
       rotateWaitMs: o.rotateWaitMs ?? 5000,
       retry: { minMs: o.retryMinMs ?? 100, maxMs: o.retryMaxMs ?? 5000 },

@@ -1,17 +1,15 @@
 export interface AssembledLine {
-  /** UTF-8 decoded; invalid sequences become U+FFFD. A trailing \r is removed. */
-  text: string;
+  /** The line's bytes, still undecoded: a trailing \r is removed, a line over maxLineBytes cut. */
+  bytes: Buffer;
   /** The line was longer than maxLineBytes and was cut. */
   truncated: boolean;
-  /** Bytes kept (after cutting), for batch size accounting. */
-  bytes: number;
 }
 
 /**
- * Builds lines from byte ranges of a reused read buffer. A line that spans reads is copied out piece
- * by piece, but never more than maxLineBytes+1 bytes of it (one extra byte tells a line that is
- * exactly maxLineBytes long followed by \r\n from a longer one): a gigabyte without a newline costs
- * that much memory and no more.
+ * Builds the lines that span reads of a reused read buffer (the file reader takes the lines that lie
+ * within one read directly from it). Such a line is copied out piece by piece, but never more than
+ * maxLineBytes+1 bytes of it (one extra byte tells a line that is exactly maxLineBytes long followed
+ * by \r\n from a longer one): a gigabyte without a newline costs that much memory and no more.
  */
 export class LineAssembler {
   readonly #max: number;
@@ -39,9 +37,8 @@ export class LineAssembler {
     if (take < e - s) this.#dropped = true;
   }
 
-  /** Completes the current line with src[s, e), the bytes before its \n. */
+  /** Completes the current line (hasPartial) with src[s, e), the bytes before its \n. */
   complete(src: Buffer, s: number, e: number): AssembledLine {
-    if (!this.hasPartial) return this.#decode(src.subarray(s, e), false);
     this.append(src, s, e);
     return this.flush() as AssembledLine;
   }
@@ -50,7 +47,7 @@ export class LineAssembler {
   flush(): AssembledLine | null {
     if (!this.hasPartial) return null;
     const raw = this.#pieces.length === 1 ? (this.#pieces[0] as Buffer) : Buffer.concat(this.#pieces, this.#len);
-    const line = this.#decode(raw, this.#dropped);
+    const line = this.#finish(raw, this.#dropped);
     this.reset();
     return line;
   }
@@ -61,11 +58,11 @@ export class LineAssembler {
     this.#dropped = false;
   }
 
-  #decode(raw: Buffer, dropped: boolean): AssembledLine {
-    let b = raw;
-    if (!dropped && b.length > 0 && b[b.length - 1] === 13) b = b.subarray(0, b.length - 1);
-    const truncated = dropped || b.length > this.#max;
-    if (b.length > this.#max) b = b.subarray(0, this.#max);
-    return { text: b.toString('utf8'), truncated, bytes: b.length };
+  #finish(raw: Buffer, dropped: boolean): AssembledLine {
+    let end = raw.length;
+    if (!dropped && end > 0 && raw[end - 1] === 13) end--;
+    const truncated = dropped || end > this.#max;
+    if (end > this.#max) end = this.#max;
+    return { bytes: end === raw.length ? raw : raw.subarray(0, end), truncated };
   }
 }

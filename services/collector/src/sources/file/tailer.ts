@@ -8,6 +8,7 @@ import { deliverWithRetry, type RetryPolicy } from './deliver.js';
 import { FileReader, type ReadLimits } from './file-reader.js';
 import { HEAD_BYTES } from './head.js';
 import { findPredecessor } from './predecessor.js';
+import { ReadBuffer } from './read-buffer.js';
 import { restoreReaders, type StartMode } from './restore.js';
 
 export interface TailerDeps {
@@ -16,7 +17,9 @@ export interface TailerDeps {
   log: Logger;
   sink: ChunkSink;
   limits: ReadLimits;
+  /** Read buffer sizes: a live log's, and a backlog's (see ReadBuffer). */
   readBufferBytes: number;
+  readBufferMaxBytes: number;
   batchMaxDelayMs: number;
   rotateWaitMs: number;
   retry: RetryPolicy;
@@ -41,7 +44,7 @@ export class PathTailer {
   readonly jails: string[];
   readonly #deps: TailerDeps;
   readonly #mode: StartMode;
-  readonly #buf: Buffer;
+  readonly #buf: ReadBuffer;
   readonly #abort = new AbortController();
   #initialized = false;
   #current: FileReader | null = null;
@@ -58,7 +61,7 @@ export class PathTailer {
     this.jails = jails;
     this.#mode = mode;
     this.#deps = deps;
-    this.#buf = Buffer.allocUnsafe(deps.readBufferBytes);
+    this.#buf = new ReadBuffer(deps.readBufferBytes, deps.readBufferMaxBytes, deps.limits.maxBytes);
   }
 
   /** Directories whose inotify events concern this path (its own, and its symlink target's). */
@@ -295,6 +298,7 @@ export class PathTailer {
     const chunk = { origin: this.path, jails: this.jails, lines: batch.lines, chunkId: r.pending.chunkId };
     if (!(await deliverWithRetry(sink, chunk, retry, this.#abort.signal, log))) return false;
     r.delivered();
+    this.#buf.recycle(batch.lines);
     this.#save();
     positions.scheduleFlush(this.#deps.positionFlushDelayMs, (e) => this.#reportFlushError(e));
     return true;

@@ -1,7 +1,7 @@
 import type { Node } from './ast.js';
 import { nullable } from './ast.js';
 import type { Ranges, UnicodeTables } from './charset.js';
-import { intersect } from './charset.js';
+import { intersect, subtract } from './charset.js';
 import { nodeRanges } from './class-ranges.js';
 
 /**
@@ -28,8 +28,14 @@ const OP_JMP = 4;
 const OP_SAVE = 5;
 const OP_ASSERT = 6;
 const OP_FAIL = 7;
-/** Greedy repetition of one character set: scans the run, then tries the rest longest first. */
+/**
+ * Greedy repetition of one character set: scans the run, then tries the rest longest first.
+ * b: 1 + the one ASCII character the set lacks (the run ends at its next occurrence, found by a
+ * native indexOf), or 0.
+ */
 const OP_STAR = 8;
+/** A string of ASCII characters (literals[a], b long), compared in one step. */
+const OP_STR = 9;
 
 const A_BEGIN = 0; // \A
 const A_END_LINE = 1; // (?m:$)
@@ -50,15 +56,17 @@ export interface Program {
   readonly code: Int32Array;
   readonly length: number;
   /** 4 x 32-bit words per set: membership of code points 0..127. */
-  readonly sets: Uint32Array;
+  readonly sets: Int32Array;
   /** Per instruction, 4 words: the characters a path from there can consume first. */
-  readonly first: Uint32Array;
+  readonly first: Int32Array;
   /** Per instruction: 1 when a path from there can reach the end of the pattern without consuming. */
   readonly zeroWidth: Uint8Array;
   /** Capture slots: 0/1 the whole match, then 2k/2k+1 for capture k. */
   readonly slots: number;
   /** Starts with \A: only position 0 is tried. */
   readonly anchored: boolean;
+  /** Operands of OP_STR. */
+  readonly literals: readonly string[];
 }
 
 export class NotCompilable extends Error {}
@@ -90,7 +98,7 @@ export function compileProgram(root: Node, tables: UnicodeTables, captureIds: re
   const setOf = (r: Ranges): number => {
     const words = [0, 0, 0, 0];
     for (let i = 0; i < r.length; i += 2) {
-      for (let c = r[i] as number; c <= (r[i + 1] as number); c++) words[c >> 5] = ((words[c >> 5] as number) | (1 << (c & 31))) >>> 0;
+      for (let c = r[i] as number; c <= (r[i + 1] as number); c++) words[c >> 5] = ((words[c >> 5] as number) | (1 << (c & 31))) | 0;
     }
     const key = words.join(',');
     let idx = setIndex.get(key);
@@ -100,6 +108,14 @@ export function compileProgram(root: Node, tables: UnicodeTables, captureIds: re
       setIndex.set(key, idx);
     }
     return idx;
+  };
+
+  const literals: string[] = [];
+  /** The one ASCII character of a single-character node, if that is what it is. */
+  const exactChar = (n: Node): number | undefined => {
+    if (n.t !== 'char' && n.t !== 'cls' && n.t !== 'set') return undefined;
+    const r = asciiSet(n);
+    return r.length === 2 && r[0] === r[1] ? r[0] : undefined;
   };
 
   const charSet = (n: Node): void => {
@@ -118,9 +134,28 @@ export function compileProgram(root: Node, tables: UnicodeTables, captureIds: re
       case 'set':
         charSet(n);
         return;
-      case 'seq':
-        for (const it of n.items) compile(it);
+      case 'seq': {
+        // Runs of exact characters become one OP_STR. Jumps only ever target the start of an
+        // item, so no path enters a run in its middle.
+        const items = n.items;
+        for (let i = 0; i < items.length; ) {
+          let j = i;
+          let lit = '';
+          for (let c = exactChar(items[j] as Node); c !== undefined; c = j < items.length ? exactChar(items[j] as Node) : undefined) {
+            lit += String.fromCharCode(c);
+            j++;
+          }
+          if (lit.length >= 2) {
+            literals.push(lit);
+            emit(OP_STR, literals.length - 1, lit.length);
+            i = j;
+          } else {
+            compile(items[i] as Node);
+            i++;
+          }
+        }
         return;
+      }
       case 'alt': {
         const jumps: number[] = [];
         n.items.forEach((it, i) => {
@@ -180,7 +215,10 @@ export function compileProgram(root: Node, tables: UnicodeTables, captureIds: re
     if (n.max === Number.POSITIVE_INFINITY) {
       const single = n.body.t === 'char' || n.body.t === 'cls' || n.body.t === 'set' ? asciiSet(n.body) : undefined;
       if (single && !n.lazy) {
-        if (single.length > 0) emit(OP_STAR, setOf(single));
+        if (single.length > 0) {
+          const lacks = subtract(ASCII_RANGE, single);
+          emit(OP_STAR, setOf(single), lacks.length === 2 && lacks[0] === lacks[1] ? (lacks[0] as number) + 1 : 0);
+        }
         return;
       }
       // L: SPLIT(body, out) ; body ; JMP L
@@ -211,8 +249,8 @@ export function compileProgram(root: Node, tables: UnicodeTables, captureIds: re
   emit(OP_SAVE, 1);
   emit(OP_MATCH);
   const codeArr = Int32Array.from(code);
-  const setArr = Uint32Array.from(sets);
-  const { first, zeroWidth } = firstSets(codeArr, setArr);
+  const setArr = Int32Array.from(sets);
+  const { first, zeroWidth } = firstSets(codeArr, setArr, literals);
   return {
     code: codeArr,
     length: codeArr.length / 3,
@@ -221,6 +259,7 @@ export function compileProgram(root: Node, tables: UnicodeTables, captureIds: re
     zeroWidth,
     slots: 2 * (captureIds.length + 1),
     anchored: anchoredAtStart(root),
+    literals,
   };
 }
 
@@ -229,14 +268,14 @@ export function compileProgram(root: Node, tables: UnicodeTables, captureIds: re
  * graph). Lets a split skip a branch, and a repetition skip a length, whose next character cannot
  * be consumed there: such a path would fail at once, so skipping it does not change the result.
  */
-function firstSets(code: Int32Array, sets: Uint32Array): { first: Uint32Array; zeroWidth: Uint8Array } {
+function firstSets(code: Int32Array, sets: Int32Array, literals: readonly string[]): { first: Int32Array; zeroWidth: Uint8Array } {
   const len = code.length / 3;
-  const first = new Uint32Array(len * 4);
+  const first = new Int32Array(len * 4);
   const zeroWidth = new Uint8Array(len);
   let changed = true;
   const merge = (to: number, from: number): void => {
     for (let w = 0; w < 4; w++) {
-      const v = ((first[to * 4 + w] as number) | (first[from * 4 + w] as number)) >>> 0;
+      const v = ((first[to * 4 + w] as number) | (first[from * 4 + w] as number)) | 0;
       if (v !== first[to * 4 + w]) {
         first[to * 4 + w] = v;
         changed = true;
@@ -249,7 +288,7 @@ function firstSets(code: Int32Array, sets: Uint32Array): { first: Uint32Array; z
   };
   const addSet = (to: number, set: number): void => {
     for (let w = 0; w < 4; w++) {
-      const v = ((first[to * 4 + w] as number) | (sets[set * 4 + w] as number)) >>> 0;
+      const v = ((first[to * 4 + w] as number) | (sets[set * 4 + w] as number)) | 0;
       if (v !== first[to * 4 + w]) {
         first[to * 4 + w] = v;
         changed = true;
@@ -262,9 +301,11 @@ function firstSets(code: Int32Array, sets: Uint32Array): { first: Uint32Array; z
       const op = code[pc * 3] as number;
       const a = code[pc * 3 + 1] as number;
       switch (op) {
-        case OP_CHAR: {
-          const w = pc * 4 + (a >> 5);
-          const v = ((first[w] as number) | (1 << (a & 31))) >>> 0;
+        case OP_CHAR:
+        case OP_STR: {
+          const ch = op === OP_CHAR ? a : (literals[a] as string).charCodeAt(0);
+          const w = pc * 4 + (ch >> 5);
+          const v = ((first[w] as number) | (1 << (ch & 31))) | 0;
           if (v !== first[w]) {
             first[w] = v;
             changed = true;
@@ -346,7 +387,12 @@ function assertKind(kind: Extract<Node, { t: 'assert' }>['kind']): number {
 
 /** Reusable buffers for runs (one per thread of work; matching is synchronous). */
 export class Scratch {
-  visited: Int32Array = new Int32Array(1 << 16);
+  /**
+   * Run number per (instruction, position) state when last seen: equal to `epoch` means seen in
+   * this run, so nothing is cleared between runs. One byte per state (a wrap costs one clear per
+   * 255 runs) keeps the grid small in the cache.
+   */
+  visited: Uint8Array = new Uint8Array(1 << 16);
   epoch = 0;
   stack: Int32Array = new Int32Array(3 << 10);
   /** Highest subject position any path looked at in the last run (n: the end was seen). */
@@ -356,11 +402,11 @@ export class Scratch {
 
   prepare(states: number): void {
     if (this.visited.length < states) {
-      this.visited = new Int32Array(Math.max(states, this.visited.length * 2));
+      this.visited = new Uint8Array(Math.max(states, this.visited.length * 2));
       this.epoch = 0;
     }
     this.epoch++;
-    if (this.epoch === 0x7fffffff) {
+    if (this.epoch === 0x100) {
       this.visited.fill(0);
       this.epoch = 1;
     }
@@ -405,6 +451,8 @@ export function run(prog: Program, s: string, begin: number, end: number, nl: bo
   let maxRead = -1;
   const lastStart = prog.anchored ? 0 : n;
   const startSkip = zeroWidth[0] === 0;
+  // Once per run: every capture write pushes its undo, so a failed start leaves all slots at -1.
+  for (let i = 0; i < slots; i++) caps[i] = -1;
   for (let start = 0; start <= lastStart; start++) {
     if (startSkip) {
       // Like memchr: a match cannot start where no path can consume the character.
@@ -413,7 +461,6 @@ export function run(prog: Program, s: string, begin: number, end: number, nl: bo
       const c = start < textLen ? s.charCodeAt(begin + start) : 10;
       if (c > 127 || (((first[c >> 5] as number) >>> (c & 31)) & 1) === 0) continue;
     }
-    for (let i = 0; i < slots; i++) caps[i] = -1;
     let sp = 0;
     stack[0] = 0;
     stack[1] = start;
@@ -464,6 +511,21 @@ export function run(prog: Program, s: string, begin: number, end: number, nl: bo
           pos++;
           continue;
         }
+        if (op === OP_STR) {
+          const lit = prog.literals[code[base + 1] as number] as string;
+          const len = code[base + 2] as number;
+          let j = 0;
+          for (; j < len; j++) {
+            const p = pos + j;
+            if (p >= n || (p < textLen ? s.charCodeAt(begin + p) : 10) !== lit.charCodeAt(j)) break;
+          }
+          const read = pos + (j < len ? j : len - 1);
+          if (read > maxRead) maxRead = read;
+          if (j < len) break;
+          pc++;
+          pos += len;
+          continue;
+        }
         if (op === OP_SET) {
           if (pos > maxRead) maxRead = pos;
           if (pos >= n) break;
@@ -502,12 +564,19 @@ export function run(prog: Program, s: string, begin: number, end: number, nl: bo
           continue;
         }
         if (op === OP_STAR) {
-          const set = (code[base + 1] as number) * 4;
+          const lacks = (code[base + 2] as number) - 1;
           let k = pos;
-          while (k < n) {
-            const c = k < textLen ? s.charCodeAt(begin + k) : 10;
-            if (c > 127 || (((sets[set + (c >> 5)] as number) >>> (c & 31)) & 1) === 0) break;
-            k++;
+          if (lacks >= 0) {
+            // ASCII text: the run is everything up to the next `lacks` (or the end).
+            const at = pos < textLen ? s.indexOf(String.fromCharCode(lacks), begin + pos) : -1;
+            k = at >= 0 && at < begin + textLen ? at - begin : lacks === 10 ? textLen : n;
+          } else {
+            const set = (code[base + 1] as number) * 4;
+            while (k < n) {
+              const c = k < textLen ? s.charCodeAt(begin + k) : 10;
+              if (c > 127 || (((sets[set + (c >> 5)] as number) >>> (c & 31)) & 1) === 0) break;
+              k++;
+            }
           }
           if (k > maxRead) maxRead = k;
           if (sp + 3 > stack.length) stack = scratch.grow();
